@@ -18,6 +18,7 @@ export default defineConfig({
           include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          globalSetup: ['packages/testing/src/global-setup.ts'],
         },
       },
     ],

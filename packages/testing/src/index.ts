@@ -1,0 +1,19 @@
+import './provided-context.js';
+
+export { findBinary } from './binaries.js';
+export { BrokerProbe, type ProbeMessage } from './broker-probe.js';
+export {
+  AWKWARD_IDS,
+  brokerConformance,
+  type ConformanceFixture,
+  type ConformanceOptions,
+} from './broker-conformance.js';
+export { freePort } from './free-port.js';
+export { NatsCluster, startNatsCluster } from './nats-cluster.js';
+export { NatsServer, startNats, type StartNatsOptions } from './nats-server.js';
+export { pollUntil, type PollOptions } from './poll.js';
+export { RedisCluster, startRedisCluster } from './redis-cluster.js';
+export { RedisServer, startRedis, type StartRedisOptions } from './redis-server.js';
+export { redisCommand, type RespReply } from './resp.js';
+export { ServerProcess, type LaunchOptions } from './server-process.js';
+export { TestServer } from './test-server.js';
