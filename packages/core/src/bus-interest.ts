@@ -1,0 +1,82 @@
+import type { BrokerSession } from './broker.js';
+
+interface Interest {
+  /** Local holders: subscriptions that want the subject. */
+  count: number;
+  subscribed: boolean;
+  /** Serializes subscribe/unsubscribe calls for this subject. */
+  chain: Promise<void>;
+}
+
+/**
+ * Interest-based routing: the node subscribes to a key's subject when its first local holder
+ * arrives and unsubscribes when the last leaves. Calls to the broker are serialized per
+ * subject, so a quick leave-and-return can never end unsubscribed while wanted.
+ */
+export class BusInterest {
+  readonly #interests = new Map<string, Interest>();
+
+  constructor(private readonly session: () => Promise<BrokerSession>) {}
+
+  /** Number of subjects the broker has confirmed. */
+  get subscribedCount(): number {
+    let count = 0;
+    for (const interest of this.#interests.values()) if (interest.subscribed) count++;
+    return count;
+  }
+
+  subjects(): IterableIterator<string> {
+    return this.#interests.keys();
+  }
+
+  /**
+   * Adds a holder. Resolves once the broker confirmed the subscription; rejects if it failed,
+   * in which case the caller must still call {@link release}.
+   */
+  acquire(subject: string): Promise<void> {
+    let interest = this.#interests.get(subject);
+    if (interest === undefined) {
+      interest = { count: 0, subscribed: false, chain: Promise.resolve() };
+      this.#interests.set(subject, interest);
+    }
+    interest.count++;
+    const it = interest;
+    return this.#enqueue(subject, it, async () => {
+      if (it.count > 0 && !it.subscribed) {
+        await (await this.session()).subscribe(subject);
+        it.subscribed = true;
+      }
+    });
+  }
+
+  /** Removes a holder; the last one out unsubscribes. */
+  release(subject: string): void {
+    const interest = this.#interests.get(subject);
+    if (interest === undefined) return;
+    interest.count--;
+    if (interest.count > 0) return;
+    this.#enqueue(subject, interest, async () => {
+      if (interest.count === 0 && interest.subscribed) {
+        interest.subscribed = false;
+        await (await this.session()).unsubscribe(subject);
+      }
+    }).catch(() => {
+      // The session reports its own failures; a failed unsubscribe only costs stray messages.
+    });
+  }
+
+  #enqueue(subject: string, interest: Interest, step: () => Promise<void>): Promise<void> {
+    const done = interest.chain.then(step);
+    interest.chain = done.then(
+      () => this.#forget(subject, interest),
+      () => this.#forget(subject, interest),
+    );
+    return done;
+  }
+
+  #forget(subject: string, interest: Interest): void {
+    if (interest.count === 0 && !interest.subscribed && this.#interests.get(subject) === interest) {
+      this.#interests.delete(subject);
+    }
+  }
+}

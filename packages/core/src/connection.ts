@@ -1,0 +1,318 @@
+import type { BusInterest } from './bus-interest.js';
+import { EncodedValue } from './encode.js';
+import { EntitySyncError, type WireErrorCode } from './errors.js';
+import type { FetchResult, FetchScheduler } from './fetch-scheduler.js';
+import { type EntityKey, keyString } from './keys.js';
+import type { ResolvedEntity } from './options.js';
+import {
+  type ClientMessage,
+  CONNECTED_FRAME,
+  type ErrorFrame,
+  type KeyEntry,
+  type ProtocolMode,
+  type Ref,
+  ackFrame,
+  errorFrame,
+  parseClientMessage,
+} from './protocol.js';
+import { type FetchOutcome, type Subscriber, Subscription } from './subscription.js';
+import type { SubscriptionIndex } from './subscription-index.js';
+import type { AcceptOptions, ClientId, ConnectionHandle, ErrorContext, SocketLike } from './types.js';
+
+/** What a connection needs from its bridge. */
+export interface Hub {
+  readonly index: SubscriptionIndex;
+  readonly interest: BusInterest;
+  readonly scheduler: FetchScheduler;
+  readonly busTimeoutMs: number;
+  entity(name: string): ResolvedEntity | undefined;
+  subject(key: EntityKey): string;
+  report(error: EntitySyncError, ctx: ErrorContext): void;
+  forget(connection: Connection): void;
+}
+
+const OK: FetchOutcome = { ok: true };
+const decoder = new TextDecoder();
+
+/** One client connection: parses its frames, runs its subscriptions, writes its frames. */
+export class Connection implements Subscriber, ConnectionHandle {
+  secret: string;
+  readonly protocol: ProtocolMode;
+  readonly #subs = new Map<string, Subscription>();
+  readonly #maxSubscriptions: number;
+  #secretGen = 0;
+  #open = true;
+
+  constructor(
+    readonly id: ClientId,
+    private readonly socket: SocketLike,
+    private readonly hub: Hub,
+    private readonly options: AcceptOptions,
+  ) {
+    this.protocol = options.protocol;
+    this.secret = options.secret ?? '';
+    this.#maxSubscriptions = options.maxSubscriptions ?? 1000;
+    if (this.protocol === 'v1') this.#send(CONNECTED_FRAME);
+  }
+
+  get subscriptionCount(): number {
+    return this.#subs.size;
+  }
+
+  receive(data: string | Uint8Array): void {
+    if (!this.#open) return;
+    const text = typeof data === 'string' ? data : decoder.decode(data);
+    const parsed = parseClientMessage(text, this.protocol);
+    if (!parsed.ok) {
+      this.#sendError(parsed.error);
+      return;
+    }
+    this.#handle(parsed.message).catch((cause: unknown) => {
+      this.hub.report(EntitySyncError.from(cause), { clientId: this.id });
+      this.#sendError({ code: 'INTERNAL', message: 'internal error', ...refOf(parsed.message) });
+    });
+  }
+
+  closed(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const sub of this.#subs.values()) this.#drop(sub);
+    this.hub.forget(this);
+  }
+
+  /** Closes the socket from the server side. */
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+    this.closed();
+  }
+
+  push(sub: Subscription, seq: number, result: FetchResult): void {
+    if (sub.state !== 'active' || seq <= sub.seenSeq) return;
+    sub.seenSeq = seq;
+    if (result.ok) for (const value of result.values) this.#send(value.frame(this.protocol));
+    const outcome: FetchOutcome = result.ok ? OK : { ok: false, code: result.code };
+    if (!sub.settle(outcome) && !result.ok) this.#sendKeyError(sub.key, result.code);
+  }
+
+  async #handle(message: ClientMessage): Promise<void> {
+    switch (message.action) {
+      case 'subscribe':
+        return this.#reply(message.ref, await Promise.all(message.keys.map((k) => this.#subscribeEntry(k))));
+      case 'unsubscribe':
+        return this.#reply(message.ref, message.keys.map((k) => this.#unsubscribeEntry(k)));
+      case 'secret':
+        this.#setSecret(message.secret);
+        return this.#reply(message.ref, []);
+      case 'passthrough':
+        return this.#passThrough(message.message, message.ref);
+    }
+  }
+
+  /** Sends one error per failed key, then the ack unless every key failed. */
+  #reply(ref: Ref | undefined, results: Array<ErrorFrame | undefined>): void {
+    let failed = 0;
+    for (const error of results) {
+      if (error === undefined) continue;
+      failed++;
+      this.#sendError(ref === undefined ? error : { ...error, ref });
+    }
+    if (ref !== undefined && (failed === 0 || failed < results.length)) this.#send(ackFrame(ref));
+  }
+
+  #subscribeEntry(entry: KeyEntry): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
+    if (!entry.ok) return invalidKey(entry);
+    const { key } = entry;
+    const entity = this.hub.entity(key.entity);
+    if (entity === undefined) {
+      return { code: 'UNKNOWN_ENTITY', message: `no entity type "${key.entity}" is registered`, ...key };
+    }
+    const existing = this.#subs.get(keyString(key));
+    if (existing !== undefined) return this.#resubscribe(existing);
+    if (this.#subs.size >= this.#maxSubscriptions) {
+      return { code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${this.#maxSubscriptions} subscriptions per connection`, ...key };
+    }
+    return this.#subscribe(new Subscription(key, keyString(key), entity, this));
+  }
+
+  async #subscribe(sub: Subscription): Promise<ErrorFrame | undefined> {
+    this.#subs.set(sub.keyString, sub);
+    this.hub.index.add(sub);
+    const [allowed, bus] = await Promise.all([this.#authorize(sub), this.#confirmBus(sub)]);
+    if (sub.state === 'removed') return undefined;
+    if (bus !== undefined) {
+      this.#drop(sub);
+      return bus;
+    }
+    if (allowed instanceof Error) {
+      this.#drop(sub);
+      return this.#hookFailed(sub.key, allowed);
+    }
+    sub.settled = allowed ? 'active' : 'forbidden';
+    sub.state = sub.settled;
+    if (!allowed) {
+      sub.settle({ ok: false, code: 'FORBIDDEN' }); // a second subscribe may be waiting
+      return forbidden(sub.key);
+    }
+    sub.seenSeq = this.hub.scheduler.seq;
+    return this.protocol === 'v1' ? this.#snapshot(sub) : undefined;
+  }
+
+  #resubscribe(sub: Subscription): Promise<ErrorFrame | undefined> | undefined {
+    if (this.protocol === 'legacy') return undefined;
+    if (sub.state === 'forbidden') return Promise.resolve(forbidden(sub.key));
+    return this.#snapshot(sub);
+  }
+
+  /** Fetches for `sub` and waits until the result (or why there is none) was sent. */
+  async #snapshot(sub: Subscription): Promise<ErrorFrame | undefined> {
+    const outcome = await new Promise<FetchOutcome>((resolve) => {
+      sub.waiters.push(resolve);
+      if (sub.state === 'active') this.hub.scheduler.request(sub.keyString, sub.group);
+    });
+    if (outcome.ok) return undefined;
+    return outcome.code === 'FORBIDDEN' ? forbidden(sub.key) : fetchError(sub.key, outcome.code);
+  }
+
+  async #confirmBus(sub: Subscription): Promise<ErrorFrame | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.hub.busTimeoutMs, 'timeout')));
+    try {
+      const result = await Promise.race([this.hub.interest.acquire(this.hub.subject(sub.key)), timeout]);
+      if (result !== 'timeout') return undefined;
+      return { code: 'UNAVAILABLE', message: 'the bus did not confirm the subscription in time', ...sub.key };
+    } catch (cause) {
+      this.hub.report(new EntitySyncError('UNAVAILABLE', 'bus subscribe failed', { cause }), { clientId: this.id, key: sub.key });
+      return { code: 'UNAVAILABLE', message: 'the bus could not confirm the subscription', ...sub.key };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Asks `authorize` for the current secret; retries when the secret changed meanwhile. */
+  async #authorize(sub: Subscription): Promise<boolean | Error> {
+    const hook = sub.entity.authorize;
+    if (hook === undefined) return true;
+    for (;;) {
+      const gen = this.#secretGen;
+      let allowed: boolean;
+      try {
+        allowed = (await hook(sub.key, { secret: this.secret, clientId: this.id })) === true;
+      } catch (cause) {
+        return cause instanceof Error ? cause : new Error(String(cause));
+      }
+      if (gen === this.#secretGen) return allowed;
+    }
+  }
+
+  #unsubscribeEntry(entry: KeyEntry): ErrorFrame | undefined {
+    if (!entry.ok) return invalidKey(entry);
+    const sub = this.#subs.get(keyString(entry.key));
+    if (sub !== undefined) this.#drop(sub);
+    return undefined;
+  }
+
+  #drop(sub: Subscription): void {
+    sub.state = 'removed';
+    this.#subs.delete(sub.keyString);
+    this.hub.index.remove(sub);
+    this.hub.interest.release(this.hub.subject(sub.key));
+    sub.settle(OK);
+  }
+
+  /** A new secret: older fetches are void, keys are re-authorized and fetched again. */
+  #setSecret(secret: string): void {
+    this.secret = secret;
+    this.#secretGen++;
+    const seq = this.hub.scheduler.seq;
+    for (const sub of this.#subs.values()) {
+      this.hub.index.regroup(sub);
+      if (sub.state === 'pending') continue; // its subscribe re-authorizes by itself
+      sub.seenSeq = seq;
+      void this.#reauthorize(sub);
+    }
+  }
+
+  async #reauthorize(sub: Subscription): Promise<void> {
+    const run = ++sub.authRun;
+    if (sub.entity.authorize !== undefined) sub.state = 'authorizing';
+    const allowed = await this.#authorize(sub);
+    if (sub.state === 'removed' || run !== sub.authRun) return;
+    if (allowed instanceof Error) {
+      this.#drop(sub);
+      this.#sendError(this.#hookFailed(sub.key, allowed));
+      return;
+    }
+    const was = sub.settled;
+    sub.settled = allowed ? 'active' : 'forbidden';
+    sub.state = sub.settled;
+    if (!allowed) {
+      sub.settle({ ok: false, code: 'FORBIDDEN' });
+      if (was !== 'forbidden') this.#sendError(forbidden(sub.key));
+    } else if (this.protocol === 'v1') {
+      this.hub.scheduler.request(sub.keyString, sub.group);
+    }
+  }
+
+  async #passThrough(message: unknown, ref: Ref | undefined): Promise<void> {
+    const hook = this.options.onPassThrough;
+    if (hook === undefined) {
+      this.#sendError({ code: 'BAD_MESSAGE', message: 'message has no action', ...(ref === undefined ? {} : { ref }) });
+      return;
+    }
+    try {
+      await hook(message, {
+        clientId: this.id,
+        secret: this.secret,
+        protocol: this.protocol,
+        reply: (value) => this.#sendReply(value),
+      });
+    } catch (cause) {
+      this.hub.report(new EntitySyncError('INTERNAL', 'pass-through hook threw', { cause }), { clientId: this.id });
+      this.#sendError({ code: 'INTERNAL', message: 'internal error', ...(ref === undefined ? {} : { ref }) });
+      return;
+    }
+    this.#reply(ref, []);
+  }
+
+  #sendReply(value: unknown): void {
+    if (value === undefined) return;
+    const encoded = new EncodedValue(value, '{"type":"message","data":');
+    this.#send(this.protocol === 'v1' ? encoded.v1Frame() : encoded.legacyFrame());
+  }
+
+  #hookFailed(key: EntityKey, cause: Error): ErrorFrame {
+    this.hub.report(new EntitySyncError('INTERNAL', `authorize for ${keyString(key)} threw`, { cause }), { clientId: this.id, key });
+    return { code: 'INTERNAL', message: 'internal error', ...key };
+  }
+
+  #sendKeyError(key: EntityKey, code: WireErrorCode): void {
+    this.#sendError(code === 'FORBIDDEN' ? forbidden(key) : fetchError(key, code));
+  }
+
+  /** Error frames exist in v1 only; legacy clients hear nothing, as with the Go library. */
+  #sendError(error: ErrorFrame): void {
+    if (this.protocol === 'v1') this.#send(errorFrame(error));
+  }
+
+  #send(frame: string | Uint8Array): void {
+    if (this.#open) this.socket.send(frame);
+  }
+}
+
+function refOf(message: ClientMessage): { ref?: Ref } {
+  return message.ref === undefined ? {} : { ref: message.ref };
+}
+
+function invalidKey(entry: Extract<KeyEntry, { ok: false }>): ErrorFrame {
+  const { problem, entity, id } = entry;
+  return { code: 'INVALID_KEY', message: problem, ...(entity === undefined ? {} : { entity }), ...(id === undefined ? {} : { id }) };
+}
+
+function forbidden(key: EntityKey): ErrorFrame {
+  return { code: 'FORBIDDEN', message: `not allowed to subscribe to ${key.entity}/${key.id}`, ...key };
+}
+
+function fetchError(key: EntityKey, code: WireErrorCode): ErrorFrame {
+  const message = code === 'FETCH_TIMEOUT' ? 'fetching the entity timed out' : 'fetching the entity failed';
+  return { code, message, ...key };
+}

@@ -1,0 +1,78 @@
+import { dataFramePrefix } from './protocol.js';
+import type { EntityKey } from './keys.js';
+import type { ProtocolMode } from './protocol.js';
+
+/**
+ * One value produced by a fetch, serialized at most once per protocol mode however many
+ * connections it goes to.
+ */
+export class EncodedValue {
+  #json: string | undefined;
+  #legacy: string | Uint8Array | undefined;
+  #v1: string | undefined;
+
+  constructor(
+    private readonly value: unknown,
+    private readonly prefix: string,
+  ) {}
+
+  /** The frame for a connection in `mode`. Throws if the value cannot be serialized. */
+  frame(mode: ProtocolMode): string | Uint8Array {
+    return mode === 'legacy' ? this.legacyFrame() : this.v1Frame();
+  }
+
+  /** Exactly the value's JSON, or the exact bytes of a string/Buffer (the Go library's frame). */
+  legacyFrame(): string | Uint8Array {
+    if (this.#legacy === undefined) {
+      const v = this.value;
+      this.#legacy = typeof v === 'string' || v instanceof Uint8Array ? v : this.json();
+    }
+    return this.#legacy;
+  }
+
+  v1Frame(): string {
+    this.#v1 ??= `${this.prefix}${this.json()}}`;
+    return this.#v1;
+  }
+
+  /** Validates serializability up front so a bad value fails its fetch, not a send. */
+  check(): void {
+    this.json();
+  }
+
+  json(): string {
+    this.#json ??= toJson(this.value);
+    return this.#json;
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function toJson(value: unknown): string {
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    const text = typeof value === 'string' ? value : decoder.decode(value);
+    return isJson(text) ? text : JSON.stringify(text);
+  }
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError(`value of type ${typeof value} is not JSON-serializable`);
+  return json;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Encodes every value of one fetch for `key`. */
+export function encodeValues(key: EntityKey, values: readonly unknown[]): EncodedValue[] {
+  const prefix = dataFramePrefix(key);
+  return values.map((value) => {
+    const encoded = new EncodedValue(value, prefix);
+    encoded.check();
+    return encoded;
+  });
+}

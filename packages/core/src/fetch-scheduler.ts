@@ -1,0 +1,176 @@
+import { type EncodedValue, encodeValues } from './encode.js';
+import { EntitySyncError } from './errors.js';
+import type { KeyString } from './keys.js';
+import type { GroupId } from './subscription.js';
+import type { KeyEntry, SubscriptionIndex } from './subscription-index.js';
+import type { FetchContext } from './types.js';
+
+export type FetchResult =
+  | { ok: true; values: EncodedValue[] }
+  | { ok: false; code: 'FETCH_FAILED' | 'FETCH_TIMEOUT'; error: EntitySyncError };
+
+export interface SchedulerOptions {
+  maxConcurrent: number;
+  timeoutMs: number;
+  /** Receives every finished fetch; `seq` orders fetches by start. */
+  deliver(entry: KeyEntry, group: GroupId, seq: number, result: FetchResult): void;
+}
+
+interface Job {
+  keyString: KeyString;
+  group: GroupId;
+  running: boolean;
+  /** A change arrived while running: fetch once more afterwards. */
+  dirty: boolean;
+}
+
+/**
+ * Runs fetches: at most one per (key, group) at a time, where changes arriving meanwhile
+ * collapse into exactly one follow-up; at most `maxConcurrent` at once overall; each bounded
+ * by `timeoutMs`. Every fetch gets a sequence number when it starts, so a value fetched earlier
+ * is never delivered after one fetched later.
+ */
+export class FetchScheduler {
+  readonly #jobs = new Map<KeyString, Map<GroupId, Job>>();
+  readonly #waiting: Array<() => void> = [];
+  readonly #controllers = new Set<AbortController>();
+  #running = 0;
+  #seq = 0;
+  #idle: Array<() => void> = [];
+  started = 0;
+  failed = 0;
+
+  constructor(
+    private readonly index: SubscriptionIndex,
+    private readonly options: SchedulerOptions,
+  ) {}
+
+  /** The sequence number of the latest fetch started. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get inFlight(): number {
+    return this.#running;
+  }
+
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  /** Asks for a fresh fetch of `keyString` for `group`. */
+  request(keyString: KeyString, group: GroupId): void {
+    let groups = this.#jobs.get(keyString);
+    if (groups === undefined) this.#jobs.set(keyString, (groups = new Map()));
+    const job = groups.get(group);
+    if (job === undefined) {
+      const created: Job = { keyString, group, running: false, dirty: false };
+      groups.set(group, created);
+      void this.#run(created);
+    } else if (job.running) {
+      job.dirty = true;
+    }
+    // A job still waiting for a slot has not started: it will read the change anyway.
+  }
+
+  async #run(job: Job): Promise<void> {
+    do {
+      job.dirty = false;
+      await this.#acquire();
+      job.running = true;
+      try {
+        await this.#fetchOnce(job);
+      } finally {
+        job.running = false;
+        this.#release();
+      }
+    } while (job.dirty);
+    const groups = this.#jobs.get(job.keyString);
+    groups?.delete(job.group);
+    if (groups?.size === 0) this.#jobs.delete(job.keyString);
+  }
+
+  async #fetchOnce(job: Job): Promise<void> {
+    const entry = this.index.get(job.keyString);
+    const members = entry?.groups.get(job.group);
+    if (entry === undefined || members === undefined) return;
+    let representative;
+    for (const sub of members) if (sub.state === 'active') representative = sub;
+    if (representative === undefined) return;
+    const seq = ++this.#seq;
+    this.started++;
+    const { scope } = entry.entity;
+    const secret = scope === 'shared' ? '' : representative.owner.secret;
+    const clientId = scope === 'client' ? representative.owner.id : undefined;
+    const result = await this.#call(entry, secret, clientId);
+    if (!result.ok) this.failed++;
+    const current = this.index.get(job.keyString);
+    if (current !== undefined) this.options.deliver(current, job.group, seq, result);
+  }
+
+  async #call(entry: KeyEntry, secret: string, clientId: string | undefined): Promise<FetchResult> {
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const values: unknown[] = [];
+    const ctx: FetchContext = {
+      secret,
+      signal: controller.signal,
+      send: (value) => {
+        if (!controller.signal.aborted && value !== undefined) values.push(value);
+      },
+      ...(clientId === undefined ? {} : { clientId }),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<FetchResult>((resolve) => {
+      timer = setTimeout(() => {
+        const error = new EntitySyncError('FETCH_TIMEOUT', `fetch of ${entry.keyString} timed out`);
+        resolve({ ok: false, code: 'FETCH_TIMEOUT', error });
+      }, this.options.timeoutMs);
+    });
+    const call = (async (): Promise<FetchResult> => {
+      const returned = await entry.entity.fetch(entry.key, ctx);
+      if (returned !== undefined) values.push(returned);
+      return { ok: true, values: encodeValues(entry.key, values) };
+    })().catch((cause: unknown): FetchResult => {
+      const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
+      return { ok: false, code: 'FETCH_FAILED', error };
+    });
+    try {
+      return await Promise.race([call, timeout]);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+      this.#controllers.delete(controller);
+    }
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#running < this.options.maxConcurrent) {
+      this.#running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) {
+      next();
+      return;
+    }
+    this.#running--;
+    if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Aborts running fetches and waits (at most `timeoutMs`) for them to settle. */
+  async drain(timeoutMs: number): Promise<void> {
+    for (const controller of this.#controllers) controller.abort();
+    if (this.#running === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#idle.push(resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,40 @@
+export { createEntitySync } from './entity-sync.js';
+export type { EntitySync } from './entity-sync.js';
+export type { EntitySyncOptions } from './options.js';
+export type {
+  AcceptOptions,
+  AuthorizeContext,
+  AuthorizeHandler,
+  ClientId,
+  ConnectionHandle,
+  EntityDefinition,
+  ErrorContext,
+  ErrorHandler,
+  FetchContext,
+  FetchHandler,
+  FetchScope,
+  LogEvent,
+  Logger,
+  LogLevel,
+  PassThroughContext,
+  PassThroughHandler,
+  SocketLike,
+  SyncStats,
+} from './types.js';
+export { isBroker } from './broker.js';
+export type { Broker, BrokerHandlers, BrokerSession, BrokerStatus } from './broker.js';
+export { MemoryBroker } from './memory-broker.js';
+export { EntitySyncError, ErrorCode } from './errors.js';
+export type { WireErrorCode } from './errors.js';
+export { ENTITY_NAME_PATTERN, MAX_ID_BYTES, keyProblem, keyString, keySubject } from './keys.js';
+export type { EntityId, EntityKey, EntityName, KeyString } from './keys.js';
+export {
+  Action,
+  CloseCode,
+  DEFAULT_PATH,
+  FrameType,
+  MAX_SECRET_LENGTH,
+  PROTOCOL_V1,
+  parseClientMessage,
+} from './protocol.js';
+export type { ClientMessage, ProtocolMode, Ref, ServerFrame } from './protocol.js';

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { type Broker, isBroker } from './broker.js';
+import { EntitySyncError } from './errors.js';
+import type { EntityDefinition, ErrorHandler, Logger } from './types.js';
+
+/** Options of {@link createEntitySync}. Every field is optional. */
+export interface EntitySyncOptions {
+  /** The bus between nodes. @default a new `MemoryBroker` (a single node) */
+  broker?: Broker;
+  /** Bus subject prefix; nodes of one cluster must share it. @default 'entity-sync' */
+  prefix?: string;
+  /** A fetch that has not settled by then fails with `FETCH_TIMEOUT`. @default 5000 */
+  fetchTimeoutMs?: number;
+  /** Fetches running at once on this node, across all keys. @default 64 */
+  maxConcurrentFetches?: number;
+  /**
+   * How long `notifyAllOfChange` and a subscribe wait for the bus before failing
+   * (`PUBLISH_FAILED`, `UNAVAILABLE`). @default 5000
+   */
+  busTimeoutMs?: number;
+  /** Publishes held while the bus is down; past it `notifyAllOfChange` rejects. @default 10000 */
+  maxBufferedPublishes?: number;
+  /** How long `close()` waits for in-flight fetches. @default 5000 */
+  closeTimeoutMs?: number;
+  /** This node's id on the bus, to skip its own echoes. @default a random UUID */
+  nodeId?: string;
+  /** One sink for all logs. @default silent */
+  logger?: Logger;
+  /** Every background failure and every handler error, with its context. */
+  onError?: ErrorHandler;
+}
+
+const positiveInt = z.number().int().positive();
+
+const OptionsSchema = z.object({
+  broker: z.custom<Broker>(isBroker, 'Expected `broker` to have a connect() method').optional(),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'Expected `prefix` to be dot-separated [A-Za-z0-9_-] tokens')
+    .default('entity-sync'),
+  fetchTimeoutMs: positiveInt.default(5_000),
+  maxConcurrentFetches: positiveInt.default(64),
+  busTimeoutMs: positiveInt.default(5_000),
+  maxBufferedPublishes: z.number().int().nonnegative().default(10_000),
+  closeTimeoutMs: z.number().int().nonnegative().default(5_000),
+  nodeId: z.string().min(1).optional(),
+  logger: z.custom<Logger>((v) => typeof v === 'function', 'Expected `logger` to be a function').optional(),
+  onError: z.custom<ErrorHandler>((v) => typeof v === 'function', 'Expected `onError` to be a function').optional(),
+});
+
+export type ResolvedOptions = z.infer<typeof OptionsSchema>;
+
+export function parseOptions(input: unknown): ResolvedOptions {
+  return parseWith(OptionsSchema, input ?? {}, 'createEntitySync');
+}
+
+const EntitySchema = z.object({
+  fetch: z.custom<EntityDefinition['fetch']>((v) => typeof v === 'function', 'Expected `fetch` to be a function'),
+  scope: z.enum(['client', 'secret', 'shared']).default('client'),
+  authorize: z
+    .custom<NonNullable<EntityDefinition['authorize']>>((v) => typeof v === 'function', 'Expected `authorize` to be a function')
+    .optional(),
+});
+
+export type ResolvedEntity = z.infer<typeof EntitySchema>;
+
+export function parseEntity(name: string, input: unknown): ResolvedEntity {
+  return parseWith(EntitySchema, input, `registerEntity('${name}')`);
+}
+
+/** Validates `input` against `schema` or throws `INVALID_OPTIONS` with a readable message. */
+export function parseWith<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new EntitySyncError('INVALID_OPTIONS', `${where}: ${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,188 @@
+import type { WireErrorCode } from './errors.js';
+import { type EntityKey, keyProblem } from './keys.js';
+
+/** The WebSocket subprotocol that selects v1 mode. No subprotocol means legacy mode. */
+export const PROTOCOL_V1 = 'entity-sync.v1';
+/** Default path, the Go library's. */
+export const DEFAULT_PATH = '/ws/entity-sync/';
+/** The largest secret accepted, in UTF-16 code units of the JSON string (8 KiB). */
+export const MAX_SECRET_LENGTH = 8 * 1024;
+
+export type ProtocolMode = 'legacy' | 'v1';
+
+/** Client actions, as named by the Go library. */
+export const Action = { subscribe: 'subscribe', unsubscribe: 'unsubscribe', secret: 'secret' } as const;
+
+/** Server frame types (v1 only). */
+export const FrameType = { connected: 'connected', data: 'data', ack: 'ack', error: 'error' } as const;
+
+/** Close codes the server uses. docs/protocol.md has the table with retry semantics. */
+export const CloseCode = {
+  /** Normal close, e.g. after the client asked for it. */
+  Normal: 1000,
+  /** The server is shutting down: reconnect (to another node). */
+  GoingAway: 1001,
+  /** A frame was larger than `maxPayload`. */
+  MessageTooBig: 1009,
+  /** Unexpected server error. */
+  InternalError: 1011,
+  /** The client read too slowly and its buffer passed the hard limit: reconnect. */
+  SlowConsumer: 4008,
+} as const;
+
+/** A client-chosen correlation id, echoed in the `ack` or `error` reply (v1). */
+export type Ref = string | number;
+
+export type ClientMessage =
+  | { action: 'subscribe' | 'unsubscribe'; keys: KeyEntry[]; ref?: Ref }
+  | { action: 'secret'; secret: string; ref?: Ref }
+  | { action: 'passthrough'; message: unknown; ref?: Ref };
+
+/** One key of a subscribe/unsubscribe body: valid, or the reason it is not. */
+export type KeyEntry =
+  | { ok: true; key: EntityKey }
+  | { ok: false; problem: string; entity?: string; id?: string };
+
+export interface ParseError {
+  code: WireErrorCode;
+  message: string;
+  ref?: Ref;
+}
+
+export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; error: ParseError };
+
+const MAX_REF_LENGTH = 128;
+
+/**
+ * Parses one client frame. Field names match case-insensitively and the last of duplicate
+ * names wins, as in the Go library's JSON decoder; unknown fields are ignored.
+ * Batch bodies (arrays of keys) are v1 only.
+ */
+export function parseClientMessage(text: string, mode: ProtocolMode): ParseResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return fail('BAD_MESSAGE', 'frame is not valid JSON');
+  }
+  if (raw === null) return { ok: true, message: { action: 'passthrough', message: null } };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return fail('BAD_MESSAGE', 'message must be a JSON object');
+  }
+  const fields = lowerCaseFields(raw as Record<string, unknown>);
+  const ref = fields['ref'];
+  if (ref !== undefined && !isRef(ref)) {
+    return fail('BAD_MESSAGE', `ref must be a string of at most ${MAX_REF_LENGTH} characters or a finite number`);
+  }
+  const withRef = <T extends ClientMessage>(m: T): ParseResult => ({
+    ok: true,
+    message: ref === undefined ? m : { ...m, ref },
+  });
+  const action = fields['action'];
+  const body = fields['body'];
+  if (action === undefined || action === null || action === '') {
+    return withRef({ action: 'passthrough', message: raw });
+  }
+  switch (action) {
+    case Action.subscribe:
+    case Action.unsubscribe: {
+      const keys = parseKeys(body, mode);
+      return keys === undefined
+        ? fail('BAD_MESSAGE', 'body must be a key {"entity","id"} or, in v1, an array of keys', ref)
+        : withRef({ action: action as 'subscribe' | 'unsubscribe', keys });
+    }
+    case Action.secret: {
+      if (body !== null && body !== undefined && typeof body !== 'string') {
+        return fail('BAD_MESSAGE', 'secret body must be a string or null', ref);
+      }
+      const secret = body ?? '';
+      if (secret.length > MAX_SECRET_LENGTH) {
+        return fail('INVALID_SECRET', `secret must be at most ${MAX_SECRET_LENGTH} characters`, ref);
+      }
+      return withRef({ action: Action.secret, secret });
+    }
+    default:
+      return fail('BAD_MESSAGE', typeof action === 'string' ? `unknown action "${truncate(action)}"` : 'action must be a string', ref);
+  }
+}
+
+function parseKeys(body: unknown, mode: ProtocolMode): KeyEntry[] | undefined {
+  if (Array.isArray(body)) return mode === 'v1' && body.length > 0 ? body.map(parseKey) : undefined;
+  if (typeof body === 'object' && body !== null) return [parseKey(body)];
+  return undefined;
+}
+
+function parseKey(value: unknown): KeyEntry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problem: 'key must be an object {"entity","id"}' };
+  }
+  const fields = lowerCaseFields(value as Record<string, unknown>);
+  const entity = fields['entity'];
+  const id = fields['id'];
+  const echo = {
+    ...(typeof entity === 'string' ? { entity: truncate(entity) } : {}),
+    ...(typeof id === 'string' ? { id: truncate(id, 300) } : {}),
+  };
+  if (typeof entity !== 'string') return { ok: false, problem: 'entity must be a string', ...echo };
+  if (typeof id !== 'string') return { ok: false, problem: 'id must be a string', ...echo };
+  const key = { entity, id };
+  const problem = keyProblem(key);
+  return problem === undefined ? { ok: true, key } : { ok: false, problem, ...echo };
+}
+
+function lowerCaseFields(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(value)) out[name.toLowerCase()] = value[name];
+  return out;
+}
+
+function isRef(value: unknown): value is Ref {
+  return (
+    (typeof value === 'string' && value.length <= MAX_REF_LENGTH) ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
+}
+
+function fail(code: WireErrorCode, message: string, ref?: unknown): ParseResult {
+  const error: ParseError = { code, message };
+  if (isRef(ref)) error.ref = ref;
+  return { ok: false, error };
+}
+
+function truncate(value: string, max = 64): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server frames (v1). Built as strings directly: they are on the hot path.
+
+export const CONNECTED_FRAME = JSON.stringify({ type: FrameType.connected, protocol: 1 });
+
+export function ackFrame(ref: Ref): string {
+  return `{"type":"ack","ref":${JSON.stringify(ref)}}`;
+}
+
+export interface ErrorFrame {
+  code: WireErrorCode;
+  message: string;
+  ref?: Ref;
+  entity?: string;
+  id?: string;
+}
+
+export function errorFrame(error: ErrorFrame): string {
+  const { code, message, ref, entity, id } = error;
+  return JSON.stringify({ type: FrameType.error, ref, code, message, entity, id });
+}
+
+/** The start of a `data` frame for `key`; append the value's JSON and `}`. */
+export function dataFramePrefix(key: EntityKey): string {
+  return `{"type":"data","entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)},"data":`;
+}
+
+/** What the server may send, for clients and tests. */
+export type ServerFrame =
+  | { type: 'connected'; protocol: 1 }
+  | { type: 'data'; entity: string; id: string; data: unknown }
+  | { type: 'ack'; ref: Ref }
+  | { type: 'error'; code: WireErrorCode; message: string; ref?: Ref; entity?: string; id?: string };

@@ -1,0 +1,67 @@
+import type { FetchResult } from './fetch-scheduler.js';
+import type { EntityKey, KeyString } from './keys.js';
+import type { ResolvedEntity } from './options.js';
+
+/** Groups fetches for one key (design section 4): a client id, a secret, or `''` (shared). */
+export type GroupId = string;
+
+/**
+ * Where one connection's subscription to one key stands.
+ * - `pending`: subscribe in progress (authorize, bus confirmation); receives nothing yet.
+ * - `authorizing`: the secret changed and `authorize` is re-running; receives nothing.
+ * - `active`: receives values.
+ * - `forbidden`: held but receives nothing until a secret change allows it.
+ * - `removed`: unsubscribed or disconnected.
+ */
+export type SubscriptionState = 'pending' | 'authorizing' | 'active' | 'forbidden' | 'removed';
+
+/** What a subscribe waiting for its snapshot learns: sent, or why not. */
+export type FetchOutcome = { ok: true } | { ok: false; code: 'FETCH_FAILED' | 'FETCH_TIMEOUT' | 'FORBIDDEN' };
+
+/** What the index and the scheduler need to know of a connection. */
+export interface Subscriber {
+  readonly id: string;
+  readonly secret: string;
+  /** Delivers the result of fetch number `seq` for `sub`. */
+  push(sub: Subscription, seq: number, result: FetchResult): void;
+}
+
+export class Subscription {
+  state: SubscriptionState = 'pending';
+  /** The last settled authorization, to tell a client only when a key becomes forbidden. */
+  settled: 'active' | 'forbidden' | undefined;
+  /** Identifies the latest re-authorization run; older runs give way. */
+  authRun = 0;
+  /** Values from fetches with a sequence number at or below this are never delivered. */
+  seenSeq = 0;
+  /** Fetch group; kept in step with the owner's secret by the index. */
+  group: GroupId = '';
+  /** Called on the next fetch outcome delivered to this subscription (snapshot waits). */
+  waiters: Array<(outcome: FetchOutcome) => void> = [];
+
+  constructor(
+    readonly key: EntityKey,
+    readonly keyString: KeyString,
+    readonly entity: ResolvedEntity,
+    readonly owner: Subscriber,
+  ) {}
+
+  groupFor(owner: Subscriber): GroupId {
+    switch (this.entity.scope) {
+      case 'client':
+        return owner.id;
+      case 'secret':
+        return owner.secret;
+      case 'shared':
+        return '';
+    }
+  }
+
+  settle(outcome: FetchOutcome): boolean {
+    if (this.waiters.length === 0) return false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve(outcome);
+    return true;
+  }
+}

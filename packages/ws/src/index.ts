@@ -1,0 +1,3 @@
+export { attachWebSocket } from './attach.js';
+export type { WebSocketAttachment } from './attach.js';
+export type { AttachOptions, Authenticate, OriginCheck } from './options.js';

@@ -1,0 +1,107 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { DEFAULT_PATH, EntitySyncError, type PassThroughHandler } from '@entity-sync/core';
+
+/** Decides whether a browser page from `origin` may connect. `origin` is absent for non-browser clients. */
+export type OriginCheck = (origin: string | undefined, req: IncomingMessage) => boolean | Promise<boolean>;
+
+/**
+ * Returns the connection's initial secret (or `undefined` for none, the client can still send
+ * one), or `false` to refuse the upgrade with 401. Throwing refuses it too.
+ */
+export type Authenticate = (req: IncomingMessage) => string | undefined | false | Promise<string | undefined | false>;
+
+/** Options of {@link attachWebSocket}. Give exactly one of `server` and `noServer`. */
+export interface AttachOptions {
+  /** The HTTP(S) server whose upgrade requests on `path` this transport takes. Others are left alone. */
+  server?: HttpServer | HttpsServer;
+  /** Do not listen on a server; call `handleUpgrade(req, socket, head)` yourself (Express, Fastify, Koa). */
+  noServer?: boolean;
+  /** The request path (the query string is ignored). @default '/ws/entity-sync/' */
+  path?: string;
+  /**
+   * Allowed `Origin` headers (exact match, e.g. `https://app.example.com`), or a check.
+   * Requests without an `Origin` header (non-browser clients) pass an allow-list.
+   * @default every origin is allowed
+   */
+  origins?: readonly string[] | OriginCheck;
+  /** Authenticates the upgrade request and gives the initial secret. @default none: secret '' */
+  authenticate?: Authenticate;
+  /** Largest inbound frame in bytes; a larger one closes the connection with 1009. @default 65536 */
+  maxPayload?: number;
+  /**
+   * Ping interval. A peer that has not answered the previous ping by the next one is
+   * terminated. `0` turns heartbeats off. @default 30000
+   */
+  heartbeatIntervalMs?: number;
+  /** Subscriptions one connection may hold; more get `TOO_MANY_SUBSCRIPTIONS`. @default 1000 */
+  maxSubscriptionsPerConnection?: number;
+  /**
+   * Accept clients that ask for no subprotocol (Go `entity-sync` clients). When `false`, such
+   * upgrades are refused with 426. @default true
+   */
+  legacy?: boolean;
+  /** Receives client messages without an `action`; can reply to that connection. */
+  onPassThrough?: PassThroughHandler;
+}
+
+export interface ResolvedAttachOptions {
+  server: HttpServer | HttpsServer | undefined;
+  path: string;
+  origins: OriginCheck | undefined;
+  authenticate: Authenticate | undefined;
+  maxPayload: number;
+  heartbeatIntervalMs: number;
+  maxSubscriptionsPerConnection: number;
+  legacy: boolean;
+  onPassThrough: PassThroughHandler | undefined;
+}
+
+export function resolveOptions(options: AttachOptions): ResolvedAttachOptions {
+  if ((options.server === undefined) === (options.noServer !== true)) {
+    throw invalid('give exactly one of `server` and `noServer: true`');
+  }
+  const path = options.path ?? DEFAULT_PATH;
+  if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('`path` must start with "/"');
+  return {
+    server: options.server,
+    path,
+    origins: originCheck(options.origins),
+    authenticate: optionalFunction(options.authenticate, 'authenticate'),
+    maxPayload: positiveInt(options.maxPayload, 64 * 1024, 'maxPayload'),
+    heartbeatIntervalMs: nonNegativeInt(options.heartbeatIntervalMs, 30_000, 'heartbeatIntervalMs'),
+    maxSubscriptionsPerConnection: positiveInt(options.maxSubscriptionsPerConnection, 1000, 'maxSubscriptionsPerConnection'),
+    legacy: options.legacy ?? true,
+    onPassThrough: optionalFunction(options.onPassThrough, 'onPassThrough'),
+  };
+}
+
+function originCheck(origins: AttachOptions['origins']): OriginCheck | undefined {
+  if (origins === undefined || typeof origins === 'function') return origins;
+  if (!Array.isArray(origins) || !origins.every((o) => typeof o === 'string')) {
+    throw invalid('`origins` must be an array of strings or a function');
+  }
+  const allowed = new Set(origins);
+  return (origin) => origin === undefined || allowed.has(origin);
+}
+
+function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalid(`\`${name}\` must be a function`);
+  return value;
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) throw invalid(`\`${name}\` must be a positive integer, got ${String(value)}`);
+  return v;
+}
+
+function nonNegativeInt(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 0) throw invalid(`\`${name}\` must be a non-negative integer, got ${String(value)}`);
+  return v;
+}
+
+function invalid(message: string): EntitySyncError {
+  return new EntitySyncError('INVALID_OPTIONS', `attachWebSocket: ${message}`);
+}
