@@ -1,0 +1,404 @@
+import { backoffDelay } from './backoff.js';
+import { Emitter, rethrowLater } from './emitter.js';
+import { ClientError, type ClientErrorCode, HELD_CODES } from './errors.js';
+import { keyString } from './keys.js';
+import { type Ref, Subscription, type Watcher } from './subscriptions.js';
+import type {
+  ClientOptions,
+  ConnectionState,
+  EntityKey,
+  EntityMap,
+  EntityName,
+  Listener,
+  StateDetail,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
+import { type WatchOptions, watchKey } from './watch.js';
+
+/** The WebSocket subprotocol of the v1 protocol. */
+export const PROTOCOL = 'entity-sync.v1';
+/** Keys per subscribe frame are cut into frames of at most this many characters. */
+const MAX_BATCH_CHARS = 32 * 1024;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const OPEN = 1;
+
+/** Events of {@link Client.on}. */
+export interface ClientEvents {
+  /** The connection state changed, or (in `reconnecting`) another attempt was scheduled. */
+  state: (state: ConnectionState, detail: StateDetail) => void;
+  /** An error not tied to one key, or a per-key error whose watcher has no error callback. */
+  error: (error: ClientError) => void;
+}
+
+/** A live connection to an entity-sync server; see {@link createClient}. */
+export interface Client<E extends EntityMap = EntityMap> {
+  /** The current connection state. */
+  readonly state: ConnectionState;
+  /**
+   * Calls `listener` with the key's current value and then with every change. Watchers of one key
+   * share one server subscription; the returned function stops this watcher (idempotent).
+   * Per-key errors go to `onError`, or to the `error` event when it is absent.
+   */
+  subscribe<N extends EntityName<E>>(
+    key: EntityKey<N>,
+    listener: Listener<E[N], N>,
+    onError?: (error: ClientError) => void,
+  ): () => void;
+  /** The key's values as an async iterator; leaving the loop unsubscribes. */
+  watch<N extends EntityName<E>>(key: EntityKey<N>, options?: WatchOptions): AsyncIterableIterator<E[N] | null>;
+  /** Sends a new secret now (or on the next connection); the server re-authorizes and re-fetches every key. `null` clears it. */
+  setSecret(secret: string | null): void;
+  /** Listens to `state` or `error`; returns the function that removes the listener. */
+  on<Ev extends keyof ClientEvents>(event: Ev, listener: ClientEvents[Ev]): () => void;
+  /** Closes the connection for good (code 1000) and ends every `watch` iterator. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  action: 'subscribe' | 'unsubscribe' | 'secret';
+  keys: Set<string>;
+}
+
+interface ServerFrame {
+  type?: unknown;
+  ref?: Ref;
+  entity?: string;
+  id?: string;
+  data?: unknown;
+  code?: ClientErrorCode;
+  message?: string;
+  protocol?: unknown;
+}
+
+/**
+ * Creates a client and starts connecting at once. The client reconnects by itself (exponential
+ * backoff with full jitter; at once after close code 1001 or 1012), and on every (re)open sends
+ * the secret, then all its keys in one batch.
+ */
+export function createClient<E extends EntityMap = EntityMap>(options: ClientOptions): Client<E> {
+  return new EntitySyncClient<E>(options);
+}
+
+class EntitySyncClient<E extends EntityMap> implements Client<E> {
+  state: ConnectionState = 'connecting';
+  private readonly events = new Emitter<ClientEvents>();
+  private readonly subs = new Map<string, Subscription>();
+  private readonly pending = new Map<Ref, Pending>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly WS: WebSocketConstructor;
+  private socket: WebSocketLike | undefined;
+  private secret: string | null;
+  private nextRef = 1;
+  private attempt = 0;
+  private refused: string | undefined;
+  private toSubscribe = new Set<Subscription>();
+  private toUnsubscribe: EntityKey[] = [];
+  private flushQueued = false;
+
+  constructor(private readonly options: ClientOptions) {
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS) throw new TypeError('No WebSocket: pass `WebSocket` (in Node 20: `import { WebSocket } from "ws"`)');
+    this.WS = WS;
+    this.secret = options.secret ?? null;
+    this.connect();
+  }
+
+  subscribe<N extends EntityName<E>>(
+    key: EntityKey<N>,
+    listener: Listener<E[N], N>,
+    onError?: (error: ClientError) => void,
+  ): () => void {
+    const k = keyString(key);
+    const watcher: Watcher = { listener: listener as Listener<unknown>, onError };
+    let sub = this.subs.get(k);
+    if (!sub) {
+      sub = new Subscription({ entity: key.entity, id: key.id });
+      this.subs.set(k, sub);
+      this.queueSubscribe(sub);
+    } else if (sub.failed) {
+      sub.failed = false;
+      this.queueSubscribe(sub);
+    } else {
+      const joined = sub;
+      queueMicrotask(() => joined.catchUp(watcher, this.onThrow) && this.report(joined.error!));
+    }
+    sub.watchers.add(watcher);
+    const owner = sub;
+    return () => this.unwatch(k, owner, watcher);
+  }
+
+  watch<N extends EntityName<E>>(key: EntityKey<N>, options: WatchOptions = {}): AsyncIterableIterator<E[N] | null> {
+    const source = {
+      subscribe: (k: EntityKey, listener: (value: E[N] | null) => void, onError: (error: ClientError) => void) =>
+        this.subscribe(k as EntityKey<N>, listener, onError),
+      on: this.on.bind(this),
+    };
+    return watchKey<E[N]>(source, key, options, (error) => this.report(error));
+  }
+
+  setSecret(secret: string | null): void {
+    this.secret = secret;
+    if (this.isOpen()) this.send('secret', secret, []);
+  }
+
+  on<Ev extends keyof ClientEvents>(event: Ev, listener: ClientEvents[Ev]): () => void {
+    return this.events.on(event, listener);
+  }
+
+  close(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    this.setState('closed', {});
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => {
+      detach(socket);
+      socket.onclose = () => resolve();
+      socket.close(1000);
+    });
+  }
+
+  // --- connection ------------------------------------------------------------------------
+
+  private connect(): void {
+    const { url } = this.options;
+    this.refused = undefined;
+    const socket = new this.WS(typeof url === 'function' ? url() : url, PROTOCOL);
+    this.socket = socket;
+    const timer = this.later(this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, () => {
+      if (this.socket !== socket || socket.readyState === OPEN) return;
+      detach(socket);
+      socket.close();
+      this.onClose(1006, 'connect timeout');
+    });
+    socket.onopen = () => {
+      clearTimeout(timer);
+      this.attempt = 0;
+      this.setState('open', {});
+      this.replay();
+    };
+    socket.onmessage = (event) => this.onFrame(event.data);
+    socket.onerror = (event) => {
+      const text = String((event as { message?: unknown } | null)?.message ?? '');
+      if (/Unexpected server response: 40[13]/.test(text)) this.refused = text;
+    };
+    socket.onclose = (event) => {
+      clearTimeout(timer);
+      if (this.socket === socket) this.onClose(event.code, event.reason);
+    };
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.socket = undefined;
+    this.pending.clear();
+    this.toUnsubscribe = [];
+    for (const sub of this.subs.values()) {
+      sub.sent = false;
+      sub.ref = undefined;
+    }
+    if (this.state === 'closed') return;
+    if (this.refused !== undefined || code === 4401 || code === 4403) {
+      this.setState('closed', { code, reason });
+      this.report(new ClientError('UNAUTHORIZED', `connection refused: ${this.refused ?? `close code ${code} ${reason}`}`));
+      return;
+    }
+    const now = (code === 1001 || code === 1012) && this.attempt === 0;
+    const delay = now ? 0 : backoffDelay(this.attempt, this.options.retry);
+    this.attempt++;
+    this.setState('reconnecting', { code, reason, retryInMs: delay });
+    this.later(delay, () => this.connect());
+  }
+
+  /** On every open: the secret first, then every key that is not known to have failed. */
+  private replay(): void {
+    this.toSubscribe.clear();
+    this.toUnsubscribe = [];
+    if (this.secret !== null) this.send('secret', this.secret, []);
+    const keys: EntityKey[] = [];
+    for (const sub of this.subs.values()) if (!sub.failed) keys.push(sub.key);
+    this.sendKeys('subscribe', keys);
+  }
+
+  private setState(state: ConnectionState, detail: StateDetail): void {
+    if (state === this.state && state !== 'reconnecting') return;
+    this.state = state;
+    this.events.emit('state', state, detail);
+  }
+
+  // --- outgoing --------------------------------------------------------------------------
+
+  private queueSubscribe(sub: Subscription): void {
+    this.toSubscribe.add(sub);
+    this.queueFlush();
+  }
+
+  private unwatch(k: string, sub: Subscription, watcher: Watcher): void {
+    if (!sub.watchers.delete(watcher) || sub.watchers.size > 0 || this.subs.get(k) !== sub) return;
+    this.subs.delete(k);
+    if (sub.sent) {
+      this.toUnsubscribe.push(sub.key);
+      this.queueFlush();
+    }
+  }
+
+  /** Sends what changed in this tick as at most one unsubscribe and one subscribe batch. */
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      if (!this.isOpen()) return;
+      const unsubscribe = this.toUnsubscribe;
+      const subscribe = [...this.toSubscribe].filter((s) => !s.sent && this.subs.get(keyString(s.key)) === s);
+      this.toUnsubscribe = [];
+      this.toSubscribe.clear();
+      this.sendKeys('unsubscribe', unsubscribe);
+      this.sendKeys('subscribe', subscribe.map((s) => s.key));
+    });
+  }
+
+  private sendKeys(action: 'subscribe' | 'unsubscribe', keys: EntityKey[]): void {
+    let chunk: EntityKey[] = [];
+    let size = 0;
+    const flush = () => {
+      if (chunk.length === 0) return;
+      const ref = this.send(action, chunk, chunk.map(keyString));
+      if (action === 'subscribe') {
+        for (const key of chunk) {
+          const sub = this.subs.get(keyString(key))!;
+          sub.ref = ref;
+          sub.sent = true;
+        }
+      }
+      chunk = [];
+      size = 0;
+    };
+    for (const key of keys) {
+      const length = key.entity.length + key.id.length + 24;
+      if (size + length > MAX_BATCH_CHARS) flush();
+      chunk.push(key);
+      size += length;
+    }
+    flush();
+  }
+
+  private send(action: Pending['action'], body: unknown, keys: string[]): Ref {
+    const ref = this.nextRef++;
+    this.pending.set(ref, { action, keys: new Set(keys) });
+    this.socket!.send(JSON.stringify({ action, body, ref }));
+    return ref;
+  }
+
+  // --- incoming --------------------------------------------------------------------------
+
+  private onFrame(data: unknown): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(data as string) as ServerFrame;
+      if (typeof data !== 'string' || typeof frame !== 'object' || frame === null) throw 0;
+    } catch {
+      this.report(new ClientError('BAD_FRAME', 'the server sent a frame that is not a JSON object'));
+      return;
+    }
+    const { type } = frame;
+    if (type === 'data') {
+      const sub = this.subs.get(keyString(frame as EntityKey));
+      sub?.deliver(frame.data ?? null, sub.ref !== undefined, this.onThrow);
+    } else if (type === 'ack') {
+      this.onAck(frame.ref!);
+    } else if (type === 'error') {
+      this.onError(frame);
+    } else if (type === 'connected' && frame.protocol !== 1) {
+      this.report(new ClientError('BAD_FRAME', `unsupported protocol version ${String(frame.protocol)}`));
+    }
+  }
+
+  private onAck(ref: Ref): void {
+    const pending = this.pending.get(ref);
+    this.pending.delete(ref);
+    if (pending?.action !== 'subscribe') return;
+    for (const k of pending.keys) {
+      const sub = this.subs.get(k);
+      if (sub?.ref === ref) {
+        sub.ref = undefined;
+        sub.retries = 0;
+      }
+    }
+  }
+
+  private onError(frame: ServerFrame): void {
+    const { ref, entity, id } = frame;
+    const key = entity !== undefined && id !== undefined ? { entity, id } : undefined;
+    const error = new ClientError(frame.code ?? 'INTERNAL', frame.message ?? '', key);
+    const pending = ref === undefined ? undefined : this.pending.get(ref);
+    if (!key) {
+      // A message-level error: the whole message failed and no ack comes.
+      this.pending.delete(ref!);
+      this.report(error);
+      if (pending?.action !== 'subscribe') return;
+      for (const k of pending.keys) {
+        const sub = this.subs.get(k);
+        if (sub && sub.ref === ref) this.keyError(sub, new ClientError(error.code, error.message, sub.key));
+      }
+      return;
+    }
+    const k = keyString(key);
+    const sub = this.subs.get(k);
+    if (pending) {
+      pending.keys.delete(k);
+      if (pending.keys.size === 0) this.pending.delete(ref!);
+      if (pending.action !== 'subscribe') return void this.report(error);
+      if (sub?.ref !== ref) return; // answers an earlier subscription of this key
+    }
+    if (sub) this.keyError(sub, error);
+  }
+
+  private keyError(sub: Subscription, error: ClientError): void {
+    sub.ref = undefined;
+    if (!HELD_CODES.has(error.code)) {
+      sub.sent = false;
+      if (error.code === 'UNAVAILABLE') {
+        this.later(backoffDelay(sub.retries++, this.options.retry), () => {
+          if (this.subs.get(keyString(sub.key)) === sub) this.queueSubscribe(sub);
+        });
+      } else {
+        sub.failed = true;
+      }
+    }
+    if (sub.fail(error, this.onThrow)) this.report(error);
+  }
+
+  // --- helpers ---------------------------------------------------------------------------
+
+  /** Reports to the `error` event; with no listener there, rethrows it so it is not lost. */
+  private report(error: ClientError): void {
+    if (this.events.emit('error', error) === 0) rethrowLater(error);
+  }
+
+  private readonly onThrow = (thrown: unknown): void => {
+    const message = thrown instanceof Error ? thrown.message : String(thrown);
+    this.report(new ClientError('LISTENER_ERROR', `a listener threw: ${message}`, undefined, { cause: thrown }));
+  };
+
+  private isOpen(): boolean {
+    return this.socket?.readyState === OPEN && this.state === 'open';
+  }
+
+  private later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+}
+
+/** Stops listening to a socket; keeps an error handler, since `ws` throws unhandled errors. */
+function detach(socket: WebSocketLike): void {
+  socket.onopen = socket.onmessage = socket.onclose = null;
+  socket.onerror = () => {};
+}

@@ -1,0 +1,16 @@
+export { type Client, type ClientEvents, createClient, PROTOCOL } from './client.js';
+export { ClientError, type ClientErrorCode } from './errors.js';
+export type {
+  ClientOptions,
+  ConnectionState,
+  DataMeta,
+  EntityKey,
+  EntityMap,
+  EntityName,
+  Listener,
+  RetryOptions,
+  StateDetail,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';
+export type { WatchOptions } from './watch.js';
