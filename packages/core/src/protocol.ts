@@ -70,7 +70,8 @@ export function parseClientMessage(text: string, mode: ProtocolMode): ParseResul
     return fail('BAD_MESSAGE', 'message must be a JSON object');
   }
   const fields = lowerCaseFields(raw as Record<string, unknown>);
-  const ref = fields['ref'];
+  // `ref` is v1 only: to legacy mode (the Go library) it is an unknown field, ignored.
+  const ref = mode === 'v1' ? fields['ref'] : undefined;
   if (ref !== undefined && !isRef(ref)) {
     return fail('BAD_MESSAGE', `ref must be a string of at most ${MAX_REF_LENGTH} characters or a finite number`);
   }
@@ -131,7 +132,8 @@ function parseKey(value: unknown): KeyEntry {
 }
 
 function lowerCaseFields(value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  // No prototype: a `"__proto__"` field must stay an unknown field, not become the lookup chain.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const name of Object.keys(value)) out[name.toLowerCase()] = value[name];
   return out;
 }
