@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, connect, deferred, setSecret, startNode, subscribe } from './support.js';
+
+afterEach(closeAll);
+
+const secretKey = { entity: 'docs', id: 'private-1' };
+
+async function node() {
+  const store = new Map<string, unknown>([['private-1', { v: 1 }]]);
+  const n = await startNode((sync) =>
+    sync.registerEntity('docs', {
+      fetch: (key, ctx) => ({ ...(store.get(key.id) as object), as: ctx.secret }),
+      authorize: (key, ctx) => !key.id.startsWith('private-') || ctx.secret === 'admin',
+    }),
+  );
+  return { ...n, store };
+}
+
+describe('authorization and secret changes', () => {
+  it('holds a forbidden key, sends its snapshot when a new secret allows it, and stops when forbidden again', async () => {
+    const n = await node();
+    const { sync, store } = n;
+    const client = await connect(n);
+    const reply = await client.request({ action: 'subscribe', body: secretKey }, 1);
+    expect(reply).toMatchObject({ type: 'error', code: 'FORBIDDEN', ref: 1, entity: 'docs', id: 'private-1' });
+
+    await setSecret(client, 'admin');
+    await client.next((f) => f.type === 'data' && f.data.as === 'admin');
+
+    await setSecret(client, 'guest');
+    await client.next((f) => f.type === 'error' && f.code === 'FORBIDDEN' && f.ref === undefined);
+    store.set('private-1', { v: 2 });
+    await sync.notifyAllOfChange(secretKey);
+    // Barrier: an allowed key's change arrives; nothing for the forbidden key came before it.
+    await subscribe(client, { entity: 'docs', id: 'public' });
+    await sync.notifyAllOfChange({ entity: 'docs', id: 'public' });
+    await client.next((f) => f.type === 'data' && f.id === 'public');
+    expect(client.messages.filter((f: any) => f.type === 'data' && f.data.v === 2)).toEqual([]);
+  });
+
+  it('never delivers a value fetched with the old secret after the new secret is acked', async () => {
+    const slow = deferred();
+    const n = await startNode((sync) =>
+      sync.registerEntity('docs', {
+        fetch: async (_key, ctx) => {
+          if (ctx.secret === 'old') await slow.promise;
+          return { as: ctx.secret };
+        },
+      }),
+    );
+    const client = await connect(n);
+    await setSecret(client, 'new-0');
+    await subscribe(client, secretKey);
+    await setSecret(client, 'old');
+    await n.sync.notifyAllOfChange(secretKey); // starts a slow fetch with secret "old"
+    await expect.poll(() => n.sync.stats().fetchesInFlight).toBe(1);
+    await setSecret(client, 'new');
+    slow.resolve();
+    await client.waitFor((f) => f.type === 'data' && f.data.as === 'new');
+    await expect.poll(() => n.sync.stats().fetchesInFlight).toBe(0);
+    expect(client.messages.filter((f: any) => f.type === 'data' && f.data.as === 'old')).toEqual([]);
+  });
+
+  it('re-fetches every key with the new secret', async () => {
+    const n = await node();
+    const client = await connect(n);
+    const keys = ['a', 'b', 'c'].map((id) => ({ entity: 'docs', id }));
+    await client.request({ action: 'subscribe', body: keys }, 'k');
+    await setSecret(client, 'alice');
+    for (const k of keys) await client.waitFor((f) => f.type === 'data' && f.id === k.id && f.data.as === 'alice');
+  });
+});
