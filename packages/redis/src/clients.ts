@@ -1,0 +1,69 @@
+import { once } from 'node:events';
+import { Cluster, Redis } from 'ioredis';
+import type {
+  RedisBrokerClientOptions,
+  RedisBrokerClusterOptions,
+  RedisBrokerUrlOptions,
+  RedisClient,
+} from './options.js';
+
+/** Publisher and subscriber of one link, and which of them the broker must close. */
+export interface ClientPair {
+  publisher: RedisClient;
+  subscriber: RedisClient;
+  owned: RedisClient[];
+}
+
+/** Resolves once `client` is ready, connecting it if it was created with `lazyConnect`. */
+export async function whenReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return;
+  if (client.status === 'wait') return void (await client.connect());
+  await once(client, 'ready');
+}
+
+/** Closes a client the broker owns: `QUIT` when connected, otherwise drop it. */
+export async function closeOwned(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}
+
+async function connectAll(pair: ClientPair): Promise<ClientPair> {
+  try {
+    await Promise.all([whenReady(pair.publisher), whenReady(pair.subscriber)]);
+    return pair;
+  } catch (error) {
+    await Promise.allSettled(pair.owned.map(closeOwned));
+    throw error;
+  }
+}
+
+/** Two fresh connections to one Redis server. */
+export function openStandalone(options: RedisBrokerUrlOptions): Promise<ClientPair> {
+  const redisOptions = { ...options.redisOptions, lazyConnect: true };
+  const publisher = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
+  const subscriber = publisher.duplicate();
+  return connectAll({ publisher, subscriber, owned: [publisher, subscriber] });
+}
+
+/** Two fresh `Cluster` clients; the subscriber has one connection per shard when sharded. */
+export function openCluster(options: RedisBrokerClusterOptions): Promise<ClientPair> {
+  const clusterOptions = { ...options.clusterOptions, lazyConnect: true };
+  const publisher = new Cluster(options.cluster, clusterOptions);
+  const subscriber = new Cluster(options.cluster, {
+    ...clusterOptions,
+    shardedSubscribers: options.sharded ?? false,
+  });
+  return connectAll({ publisher, subscriber, owned: [publisher, subscriber] });
+}
+
+/** The user's clients, with a duplicate of the publisher as subscriber when none was given. */
+export function adoptClients(options: RedisBrokerClientOptions): Promise<ClientPair> {
+  const { publisher } = options;
+  if (options.subscriber) return connectAll({ publisher, subscriber: options.subscriber, owned: [] });
+  const subscriber =
+    publisher instanceof Cluster
+      ? publisher.duplicate(undefined, { shardedSubscribers: options.sharded ?? false })
+      : publisher.duplicate();
+  return connectAll({ publisher, subscriber, owned: [subscriber] });
+}
