@@ -189,16 +189,19 @@ describe('@entity-sync/client against a real server', () => {
       meta.push(m);
     });
     client.subscribe({ entity: 'items', id: '1' }, two.listener);
+    const stopTwo = client.subscribe({ entity: 'items', id: '2' }, () => {});
     await vi.waitFor(() => expect(two.last()).toMatchObject({ title: 'v1' }));
+    expect(server.sync.stats().subscriptions).toBe(2);
 
     await server.stop();
     await vi.waitFor(() => expect(client.state).toBe('reconnecting'));
-    // While the server is down: the data changes, a key is added, the secret changes.
+    // While the server is down: the data changes, a key is added, one is dropped, the secret changes.
     store.items.set('1', { id: '1', title: 'v2' });
     store.items.set('3', { id: '3', title: 'new' });
     const three = recorder<Entities['items']>();
     client.subscribe({ entity: 'items', id: '3' }, three.listener);
     client.setSecret('bob');
+    stopTwo();
 
     server = await startServer(store, port);
     leftovers.push(() => server.stop());
