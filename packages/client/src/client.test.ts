@@ -343,6 +343,12 @@ describe('watch', () => {
     expect(held).toEqual(['FETCH_TIMEOUT']);
   });
 
+  it('ends at once when the client is already closed', async () => {
+    start();
+    await client.close();
+    await expect(client.watch(items('1')).next()).resolves.toMatchObject({ done: true });
+  });
+
   it('ends when its signal aborts', async () => {
     start().open();
     const controller = new AbortController();

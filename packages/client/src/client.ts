@@ -130,6 +130,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
 
   watch<N extends EntityName<E>>(key: EntityKey<N>, options: WatchOptions = {}): AsyncIterableIterator<E[N] | null> {
     const source = {
+      isClosed: () => this.state === 'closed',
       subscribe: (k: EntityKey, listener: (value: E[N] | null) => void, onError: (error: ClientError) => void) =>
         this.subscribe(k as EntityKey<N>, listener, onError),
       on: this.on.bind(this),

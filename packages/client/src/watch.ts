@@ -18,6 +18,8 @@ export interface WatchOptions {
 }
 
 interface Source<T> {
+  /** Whether the client is closed for good. */
+  isClosed(): boolean;
   subscribe(key: EntityKey, listener: (value: T | null) => void, onError: (error: ClientError) => void): () => void;
   on(event: 'state', listener: (state: ConnectionState, detail: StateDetail) => void): () => void;
 }
@@ -71,7 +73,7 @@ export function watchKey<T>(
     wake();
   }, onError);
   const offState = client.on('state', (state) => state === 'closed' && finish());
-  if (options.signal?.aborted) finish();
+  if (options.signal?.aborted || client.isClosed()) finish();
   else options.signal?.addEventListener('abort', finish);
 
   return {
