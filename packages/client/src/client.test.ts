@@ -83,6 +83,11 @@ describe('connecting and subscribing', () => {
     for (const frame of frames) expect(JSON.stringify(frame).length).toBeLessThan(40 * 1024);
   });
 
+  it('throws on a key that is not { entity: string, id: string }', () => {
+    start();
+    expect(() => client.subscribe({ entity: 'items', id: 1 as unknown as string }, () => {})).toThrow(TypeError);
+  });
+
   it('throws at construction when there is no WebSocket', () => {
     expect(() => createClient({ url: 'ws://x' })).toThrow(/No WebSocket/);
     start();

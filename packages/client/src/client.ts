@@ -109,6 +109,9 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     listener: Listener<E[N], N>,
     onError?: (error: ClientError) => void,
   ): () => void {
+    if (typeof key?.entity !== 'string' || typeof key.id !== 'string') {
+      throw new TypeError('subscribe: key must be { entity: string, id: string }');
+    }
     const k = keyString(key);
     const watcher: Watcher = { listener: listener as Listener<unknown>, onError };
     let sub = this.subs.get(k);
