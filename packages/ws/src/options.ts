@@ -57,10 +57,15 @@ export interface ResolvedAttachOptions {
   onPassThrough: PassThroughHandler | undefined;
 }
 
-export function resolveOptions(options: AttachOptions): ResolvedAttachOptions {
+export function resolveOptions(input: AttachOptions | undefined): ResolvedAttachOptions {
+  const options = input ?? {};
   if ((options.server === undefined) === (options.noServer !== true)) {
     throw invalid('give exactly one of `server` and `noServer: true`');
   }
+  if (options.server !== undefined && typeof (options.server as { on?: unknown }).on !== 'function') {
+    throw invalid('`server` must be an http(s) server');
+  }
+  if (options.legacy !== undefined && typeof options.legacy !== 'boolean') throw invalid('`legacy` must be a boolean');
   const path = options.path ?? DEFAULT_PATH;
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('`path` must start with "/"');
   return {
