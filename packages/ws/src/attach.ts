@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, type EntitySync, PROTOCOL_V1, type ProtocolMode } from '@entity-sync/core';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Heartbeat } from './heartbeat.js';
+import { TickCorker } from './tick-corker.js';
 import { type AttachOptions, type ResolvedAttachOptions, resolveOptions } from './options.js';
 import { rejectUpgrade } from './reject.js';
 
@@ -33,6 +34,7 @@ export function attachWebSocket(sync: EntitySync, options: AttachOptions): WebSo
 class WebSocketTransport implements WebSocketAttachment {
   readonly wss: WebSocketServer;
   readonly #heartbeat: Heartbeat;
+  readonly #corker = new TickCorker();
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (this.shouldHandle(req)) this.handleUpgrade(req, socket, head);
   };
@@ -88,9 +90,15 @@ class WebSocketTransport implements WebSocketAttachment {
 
   #bind(ws: WebSocket, admission: { mode: ProtocolMode; secret: string | undefined }): void {
     const { maxSubscriptionsPerConnection, onPassThrough } = this.options;
+    // `_socket` is ws's underlying net.Socket (undocumented but stable across ws 8).
+    const raw = (ws as unknown as { _socket?: Duplex })._socket;
+    const corker = this.#corker;
     const handle = this.sync.accept(
       {
-        send: (data) => ws.send(data, { binary: false }),
+        send: (data) => {
+          if (raw !== undefined) corker.cork(raw);
+          ws.send(data, { binary: false });
+        },
         close: (code, reason) => ws.close(code, reason),
       },
       {
