@@ -64,7 +64,7 @@ describe('keyString', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 30_000);
 });
 
 describe('keySubject', () => {
@@ -103,7 +103,7 @@ describe('keySubject', () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 30_000);
 
   it('distinct keys give distinct subjects (property)', () => {
     const pair = fc.oneof(
@@ -121,5 +121,5 @@ describe('keySubject', () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 30_000);
 });
