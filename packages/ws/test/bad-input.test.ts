@@ -662,3 +662,35 @@ describe('a throwing pass-through hook', () => {
     await expectOnlyValueLegacy(f, c);
   });
 });
+
+describe('abrupt clients', () => {
+  it.each<Mode>(['v1', 'legacy'])('%s: disconnecting while a subscribe waits for authorize leaves nothing behind', async (mode) => {
+    let release: (allowed: boolean) => void = () => {};
+    const gate = new Promise<boolean>((resolve) => (release = resolve));
+    const f = await setup({ entities: { gated: { fetch: () => ({ ok: true }), authorize: () => gate } } });
+    const c = await f.connect(mode);
+    c.send({ ...sub('gated', '1'), ref: 1 });
+    await vi.waitFor(() => expect(f.sync.stats().subscriptions).toBe(1));
+    c.ws.terminate();
+    await vi.waitFor(() => expect(f.sync.stats().connections).toBe(0));
+    release(true);
+    await vi.waitFor(() => expect(f.sync.stats()).toMatchObject({ subscriptions: 0, keys: 0, busSubscriptions: 0 }));
+    await f.sync.notifyAllOfChange({ entity: 'gated', id: '1' });
+    expect(f.errors).toEqual([]);
+    const next = await f.connect(mode);
+    if (mode === 'v1') await expectUsableV1(f, next);
+    else await expectOnlyValueLegacy(f, next);
+  });
+
+  it('v1: the same key twice in one batch gets one snapshot and one ack', async () => {
+    const f = await setup();
+    f.store.set('d', { id: 'd' });
+    const c = await f.connect('v1');
+    c.send({ action: 'subscribe', body: [{ entity: 'items', id: 'd' }, { entity: 'items', id: 'd' }], ref: 'dup' });
+    expect(await c.next()).toEqual({ type: 'data', entity: 'items', id: 'd', data: { id: 'd' } });
+    expect(await c.next()).toEqual({ type: 'ack', ref: 'dup' });
+    await expectUsableV1(f, c);
+    expect(c.messages).toHaveLength(5);
+    expect(f.sync.stats().subscriptions).toBe(2);
+  });
+});
