@@ -1,11 +1,13 @@
 import type { BusInterest } from './bus-interest.js';
-import { EncodedValue } from './encode.js';
+import { type EncodedBatch, EncodedValue } from './encode.js';
 import { EntitySyncError, type WireErrorCode } from './errors.js';
 import type { FetchResult, FetchScheduler } from './fetch-scheduler.js';
 import { type EntityKey, keyString } from './keys.js';
 import type { ResolvedEntity } from './options.js';
+import { Outbox, type OutboxLimits } from './outbox.js';
 import {
   type ClientMessage,
+  CloseCode,
   CONNECTED_FRAME,
   type ErrorFrame,
   type KeyEntry,
@@ -25,6 +27,8 @@ export interface Hub {
   readonly interest: BusInterest;
   readonly scheduler: FetchScheduler;
   readonly busTimeoutMs: number;
+  /** v1: do not resend a value whose bytes equal the last one sent for that key. */
+  readonly skipUnchanged: boolean;
   entity(name: string): ResolvedEntity | undefined;
   subject(key: EntityKey): string;
   report(error: EntitySyncError, ctx: ErrorContext): void;
@@ -40,6 +44,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   readonly protocol: ProtocolMode;
   readonly #subs = new Map<string, Subscription>();
   readonly #maxSubscriptions: number;
+  readonly #outbox: Outbox;
   #secretGen = 0;
   #open = true;
 
@@ -52,6 +57,9 @@ export class Connection implements Subscriber, ConnectionHandle {
     this.protocol = options.protocol;
     this.secret = options.secret ?? '';
     this.#maxSubscriptions = options.maxSubscriptions ?? 1000;
+    this.#outbox = new Outbox(socket, outboxLimits(options), () =>
+      this.close(CloseCode.SlowConsumer, 'client too slow: send buffer over the limit'),
+    );
     if (this.protocol === 'v1') this.#send(CONNECTED_FRAME);
   }
 
@@ -73,6 +81,10 @@ export class Connection implements Subscriber, ConnectionHandle {
     });
   }
 
+  drained(): void {
+    if (this.#open) this.#outbox.drain();
+  }
+
   closed(): void {
     if (!this.#open) return;
     this.#open = false;
@@ -89,9 +101,17 @@ export class Connection implements Subscriber, ConnectionHandle {
   push(sub: Subscription, seq: number, result: FetchResult): void {
     if (sub.state !== 'active' || seq <= sub.seenSeq) return;
     sub.seenSeq = seq;
-    if (result.ok) for (const value of result.values) this.#send(value.frame(this.protocol));
+    if (result.ok) this.#pushBatch(sub, result.batch);
     const outcome: FetchOutcome = result.ok ? OK : { ok: false, code: result.code };
     if (!sub.settle(outcome) && !result.ok) this.#sendKeyError(sub.key, result.code);
+  }
+
+  #pushBatch(sub: Subscription, batch: EncodedBatch): void {
+    if (this.protocol === 'v1' && this.hub.skipUnchanged) {
+      if (sub.lastBatch !== undefined && batch.sameAs(sub.lastBatch)) return;
+      sub.lastBatch = batch;
+    }
+    if (this.#open && batch.values.length > 0) this.#outbox.values(sub.keyString, batch.frames(this.protocol));
   }
 
   async #handle(message: ClientMessage): Promise<void> {
@@ -246,6 +266,7 @@ export class Connection implements Subscriber, ConnectionHandle {
     sub.settled = allowed ? 'active' : 'forbidden';
     sub.state = sub.settled;
     if (!allowed) {
+      sub.lastBatch = undefined;
       sub.settle({ ok: false, code: 'FORBIDDEN' });
       if (was !== 'forbidden') this.#sendError(forbidden(sub.key));
     } else if (this.protocol === 'v1') {
@@ -295,8 +316,16 @@ export class Connection implements Subscriber, ConnectionHandle {
   }
 
   #send(frame: string | Uint8Array): void {
-    if (this.#open) this.socket.send(frame);
+    if (this.#open) this.#outbox.control(frame);
   }
+}
+
+function outboxLimits(options: AcceptOptions): OutboxLimits {
+  return {
+    highWaterMark: options.highWaterMark ?? 1024 * 1024,
+    maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+    maxSlowMs: options.maxSlowMs ?? 30_000,
+  };
 }
 
 function refOf(message: ClientMessage): { ref?: Ref } {

@@ -67,12 +67,38 @@ function isJson(text: string): boolean {
   }
 }
 
-/** Encodes every value of one fetch for `key`. */
-export function encodeValues(key: EntityKey, values: readonly unknown[]): EncodedValue[] {
+/**
+ * The values of one fetch for one key, with each protocol mode's frames built once and shared
+ * by every connection they go to.
+ */
+export class EncodedBatch {
+  #legacy: Array<string | Uint8Array> | undefined;
+  #v1: string[] | undefined;
+
+  constructor(readonly values: readonly EncodedValue[]) {}
+
+  frames(mode: ProtocolMode): ReadonlyArray<string | Uint8Array> {
+    if (mode === 'legacy') return (this.#legacy ??= this.values.map((v) => v.legacyFrame()));
+    return (this.#v1 ??= this.values.map((v) => v.v1Frame()));
+  }
+
+  /** Whether `other` would put exactly the same bytes on a v1 connection. */
+  sameAs(other: EncodedBatch): boolean {
+    if (other === this) return true;
+    const mine = this.frames('v1');
+    const theirs = other.frames('v1');
+    return mine.length === theirs.length && mine.every((frame, i) => frame === theirs[i]);
+  }
+}
+
+/** Encodes every value of one fetch for `key`. Throws if a value cannot be serialized. */
+export function encodeValues(key: EntityKey, values: readonly unknown[]): EncodedBatch {
   const prefix = dataFramePrefix(key);
-  return values.map((value) => {
-    const encoded = new EncodedValue(value, prefix);
-    encoded.check();
-    return encoded;
-  });
+  return new EncodedBatch(
+    values.map((value) => {
+      const encoded = new EncodedValue(value, prefix);
+      encoded.check();
+      return encoded;
+    }),
+  );
 }

@@ -51,6 +51,7 @@ class EntitySyncNode implements EntitySync, Hub {
   readonly interest: BusInterest;
   readonly scheduler: FetchScheduler;
   readonly busTimeoutMs: number;
+  readonly skipUnchanged: boolean;
   readonly #entities = new Map<string, ResolvedEntity>();
   readonly #connections = new Set<Connection>();
   readonly #bus: Bus;
@@ -60,6 +61,7 @@ class EntitySyncNode implements EntitySync, Hub {
   constructor(private readonly options: ResolvedOptions) {
     this.nodeId = options.nodeId ?? randomUUID();
     this.busTimeoutMs = options.busTimeoutMs;
+    this.skipUnchanged = options.skipUnchanged;
     this.scheduler = new FetchScheduler(this.index, {
       maxConcurrent: options.maxConcurrentFetches,
       timeoutMs: options.fetchTimeoutMs,

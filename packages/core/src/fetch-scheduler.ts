@@ -1,4 +1,4 @@
-import { type EncodedValue, encodeValues } from './encode.js';
+import { type EncodedBatch, encodeValues } from './encode.js';
 import { EntitySyncError } from './errors.js';
 import type { KeyString } from './keys.js';
 import type { GroupId } from './subscription.js';
@@ -6,7 +6,7 @@ import type { KeyEntry, SubscriptionIndex } from './subscription-index.js';
 import type { FetchContext } from './types.js';
 
 export type FetchResult =
-  | { ok: true; values: EncodedValue[] }
+  | { ok: true; batch: EncodedBatch }
   | { ok: false; code: 'FETCH_FAILED' | 'FETCH_TIMEOUT'; error: EntitySyncError };
 
 export interface SchedulerOptions {
@@ -130,7 +130,7 @@ export class FetchScheduler {
     const call = (async (): Promise<FetchResult> => {
       const returned = await entry.entity.fetch(entry.key, ctx);
       if (returned !== undefined) values.push(returned);
-      return { ok: true, values: encodeValues(entry.key, values) };
+      return { ok: true, batch: encodeValues(entry.key, values) };
     })().catch((cause: unknown): FetchResult => {
       const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
       return { ok: false, code: 'FETCH_FAILED', error };

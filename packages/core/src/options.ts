@@ -24,6 +24,11 @@ export interface EntitySyncOptions {
   closeTimeoutMs?: number;
   /** This node's id on the bus, to skip its own echoes. @default a random UUID */
   nodeId?: string;
+  /**
+   * v1: a value whose bytes equal the last value sent to that connection for that key is not
+   * sent again. Legacy mode always sends, as the Go library did. @default true
+   */
+  skipUnchanged?: boolean;
   /** One sink for all logs. @default silent */
   logger?: Logger;
   /** Every background failure and every handler error, with its context. */
@@ -44,6 +49,7 @@ const OptionsSchema = z.object({
   maxBufferedPublishes: z.number().int().nonnegative().default(10_000),
   closeTimeoutMs: z.number().int().nonnegative().default(5_000),
   nodeId: z.string().min(1).optional(),
+  skipUnchanged: z.boolean().default(true),
   logger: z.custom<Logger>((v) => typeof v === 'function', 'Expected `logger` to be a function').optional(),
   onError: z.custom<ErrorHandler>((v) => typeof v === 'function', 'Expected `onError` to be a function').optional(),
 });

@@ -61,6 +61,12 @@ export interface SocketLike {
   send(data: string | Uint8Array): void;
   /** Closes the socket; the transport then calls {@link ConnectionHandle.closed}. */
   close(code: number, reason: string): void;
+  /**
+   * Bytes handed to the socket but not yet written to the network. When present, the bridge
+   * applies backpressure (see {@link AcceptOptions.highWaterMark}); the transport must then call
+   * {@link ConnectionHandle.drained} when the socket has written its buffer out.
+   */
+  readonly bufferedAmount?: number;
 }
 
 export interface PassThroughContext {
@@ -85,6 +91,15 @@ export interface AcceptOptions {
   /** @default 1000 */
   maxSubscriptions?: number;
   onPassThrough?: PassThroughHandler;
+  /**
+   * Over this many buffered bytes, values wait and a newer value for a key replaces the
+   * waiting one (a slow client gets the latest state, not a backlog). @default 1048576 (1 MiB)
+   */
+  highWaterMark?: number;
+  /** Past this many buffered bytes the connection is closed with 4008. @default 16777216 (16 MiB) */
+  maxBufferedBytes?: number;
+  /** Past this long over `highWaterMark` the connection is closed with 4008. @default 30000 */
+  maxSlowMs?: number;
 }
 
 /** What the transport holds for one accepted socket. */
@@ -92,6 +107,8 @@ export interface ConnectionHandle {
   readonly id: ClientId;
   /** Feeds one inbound frame (text or binary: both are read as UTF-8 JSON). */
   receive(data: string | Uint8Array): void;
+  /** Tells the bridge the socket wrote out its buffer, so waiting frames can go. */
+  drained(): void;
   /** Tells the bridge the socket is gone; releases its subscriptions. Idempotent. */
   closed(): void;
 }

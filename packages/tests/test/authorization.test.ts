@@ -33,6 +33,7 @@ describe('authorization and secret changes', () => {
     await sync.notifyAllOfChange(secretKey);
     // Barrier: an allowed key's change arrives; nothing for the forbidden key came before it.
     await subscribe(client, { entity: 'docs', id: 'public' });
+    store.set('public', { v: 3 });
     await sync.notifyAllOfChange({ entity: 'docs', id: 'public' });
     await client.next((f) => f.type === 'data' && f.id === 'public');
     expect(client.messages.filter((f: any) => f.type === 'data' && f.data.v === 2)).toEqual([]);

@@ -66,7 +66,7 @@ describe('a cluster on one MemoryBroker', () => {
     const { nodes } = await cluster(store);
     const clients = await Promise.all(ids.map((_, i) => connect(nodes[i % 3]!)));
     await Promise.all(clients.map((c, i) => subscribe(c, { entity: 'items', id: ids[i]! })));
-    for (const c of clients) c.frames.length = 0;
+    for (const c of clients) c.clear();
     for (const [i, id] of ids.entries()) {
       store.set(id, { id, changed: true });
       await nodes[(i + 1) % 3]!.sync.notifyAllOfChange({ entity: 'items', id });

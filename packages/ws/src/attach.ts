@@ -89,26 +89,33 @@ class WebSocketTransport implements WebSocketAttachment {
   }
 
   #bind(ws: WebSocket, admission: { mode: ProtocolMode; secret: string | undefined }): void {
-    const { maxSubscriptionsPerConnection, onPassThrough } = this.options;
-    // `_socket` is ws's underlying net.Socket (undocumented but stable across ws 8).
+    const { maxSubscriptionsPerConnection, onPassThrough, highWaterMark, maxBufferedBytes, maxSlowMs } = this.options;
+    // `_socket` is ws's underlying net.Socket (undocumented, stable across ws 8).
     const raw = (ws as unknown as { _socket?: Duplex })._socket;
     const corker = this.#corker;
     const handle = this.sync.accept(
       {
-        send: (data) => {
+        send(data) {
           if (raw !== undefined) corker.cork(raw);
           ws.send(data, { binary: false });
         },
-        close: (code, reason) => ws.close(code, reason),
+        close: (code, reason) => closeSoon(ws, code, reason),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
       },
       {
         protocol: admission.mode,
         maxSubscriptions: maxSubscriptionsPerConnection,
+        highWaterMark,
+        maxBufferedBytes,
+        maxSlowMs,
         ...(admission.secret === undefined ? {} : { secret: admission.secret }),
         ...(onPassThrough === undefined ? {} : { onPassThrough }),
       },
     );
     this.#heartbeat.watch(ws);
+    raw?.on('drain', () => handle.drained());
     ws.on('message', (data: Buffer) => handle.receive(data));
     ws.on('close', () => handle.closed());
     ws.on('error', () => {
@@ -124,6 +131,15 @@ class WebSocketTransport implements WebSocketAttachment {
     for (const ws of this.wss.clients) ws.close(CloseCode.GoingAway, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** How long a closing peer has to answer the close frame before it is cut off. */
+const CLOSE_GRACE_MS = 5_000;
+
+/** Starts the close handshake; a peer that does not read (a slow consumer) is cut off soon. */
+function closeSoon(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
 }
 
 function requestedMode(req: IncomingMessage): ProtocolMode {

@@ -37,6 +37,16 @@ export interface AttachOptions {
   /** Subscriptions one connection may hold; more get `TOO_MANY_SUBSCRIPTIONS`. @default 1000 */
   maxSubscriptionsPerConnection?: number;
   /**
+   * Backpressure: over this many bytes buffered for a connection, values wait and a newer value
+   * for a key replaces the waiting one, so a slow client gets the latest state, not a backlog.
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMark?: number;
+  /** Past this many bytes buffered, the connection is closed with 4008. @default 16777216 (16 MiB) */
+  maxBufferedBytes?: number;
+  /** Past this long over `highWaterMark`, the connection is closed with 4008. @default 30000 */
+  maxSlowMs?: number;
+  /**
    * Accept clients that ask for no subprotocol (Go `entity-sync` clients). When `false`, such
    * upgrades are refused with 426. @default true
    */
@@ -53,6 +63,9 @@ export interface ResolvedAttachOptions {
   maxPayload: number;
   heartbeatIntervalMs: number;
   maxSubscriptionsPerConnection: number;
+  highWaterMark: number;
+  maxBufferedBytes: number;
+  maxSlowMs: number;
   legacy: boolean;
   onPassThrough: PassThroughHandler | undefined;
 }
@@ -76,6 +89,9 @@ export function resolveOptions(input: AttachOptions | undefined): ResolvedAttach
     maxPayload: positiveInt(options.maxPayload, 64 * 1024, 'maxPayload'),
     heartbeatIntervalMs: nonNegativeInt(options.heartbeatIntervalMs, 30_000, 'heartbeatIntervalMs'),
     maxSubscriptionsPerConnection: positiveInt(options.maxSubscriptionsPerConnection, 1000, 'maxSubscriptionsPerConnection'),
+    highWaterMark: positiveInt(options.highWaterMark, 1024 * 1024, 'highWaterMark'),
+    maxBufferedBytes: positiveInt(options.maxBufferedBytes, 16 * 1024 * 1024, 'maxBufferedBytes'),
+    maxSlowMs: positiveInt(options.maxSlowMs, 30_000, 'maxSlowMs'),
     legacy: options.legacy ?? true,
     onPassThrough: optionalFunction(options.onPassThrough, 'onPassThrough'),
   };

@@ -12,13 +12,17 @@ export interface TestClientOptions {
  */
 export class TestClient {
   readonly frames: string[] = [];
+  /** `frames`, parsed once on arrival (a frame that is not JSON stays a string). */
+  readonly parsed: unknown[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   #cursor = 0;
   #listeners = new Set<() => void>();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
-      this.frames.push(data.toString('utf8'));
+      const text = data.toString('utf8');
+      this.frames.push(text);
+      this.parsed.push(parse(text));
       for (const listener of this.#listeners) listener();
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -35,13 +39,20 @@ export class TestClient {
     });
   }
 
+  /** Forgets every frame received so far. */
+  clear(): void {
+    this.frames.length = 0;
+    this.parsed.length = 0;
+    this.#cursor = 0;
+  }
+
   send(message: unknown): void {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
   /** Parsed frames received so far. */
   get messages(): unknown[] {
-    return this.frames.map((f) => JSON.parse(f) as unknown);
+    return this.parsed;
   }
 
   /** Waits for the next frame after those already taken by `next`, optionally matching. */
@@ -64,15 +75,17 @@ export class TestClient {
 
   #waitFrom(start: () => number, match: (frame: any) => boolean, timeoutMs: number): Promise<{ index: number; value: any }> {
     return new Promise((resolve, reject) => {
+      let scanned = 0; // frames already checked against `match`
       const check = (): boolean => {
-        for (let i = start(); i < this.frames.length; i++) {
-          const value = parse(this.frames[i]!);
+        for (let i = Math.max(start(), scanned); i < this.parsed.length; i++) {
+          const value = this.parsed[i];
           if (match(value)) {
             cleanup();
             resolve({ index: i, value });
             return true;
           }
         }
+        scanned = this.parsed.length;
         return false;
       };
       const timer = setTimeout(() => {

@@ -1,0 +1,94 @@
+import type { KeyString } from './keys.js';
+import type { SocketLike } from './types.js';
+
+export type Frame = string | Uint8Array;
+
+/** Backpressure limits of one connection (design section 4). */
+export interface OutboxLimits {
+  /** Over this many buffered bytes, frames wait here and newer values replace older ones. */
+  highWaterMark: number;
+  /** Past this many bytes buffered in the socket plus waiting here, the connection is closed. */
+  maxBufferedBytes: number;
+  /** Past this long over the high-water mark without relief, the connection is closed. */
+  maxSlowMs: number;
+}
+
+/**
+ * One connection's outgoing frames. While the socket keeps up, frames go straight to it. Once
+ * it holds more than `highWaterMark` bytes, frames wait here, in order, and a new value for a
+ * key replaces that key's waiting value (conflation: a slow client gets the latest state, not a
+ * backlog), so memory is bounded by the number of keys, not the update rate. `drain()` sends
+ * what waits. Past `maxBufferedBytes` or `maxSlowMs`, `onOverflow` is called (the connection
+ * closes it with 4008).
+ */
+export class Outbox {
+  /** Waiting frames by slot: a key for data, a unique slot for every other frame. */
+  readonly #waiting = new Map<string, readonly Frame[]>();
+  #waitingBytes = 0;
+  #slowSince = 0;
+  #nextSlot = 0;
+
+  constructor(
+    private readonly socket: SocketLike,
+    private readonly limits: OutboxLimits,
+    private readonly onOverflow: () => void,
+  ) {}
+
+  /** Frames waiting (not yet handed to the socket). */
+  get waitingFrames(): number {
+    let count = 0;
+    for (const frames of this.#waiting.values()) count += frames.length;
+    return count;
+  }
+
+  /** Sends one frame that is not a value (ack, error, connected): never conflated. */
+  control(frame: Frame): void {
+    if (this.#waiting.size === 0 && !this.#congested()) this.socket.send(frame);
+    else this.#wait(`\0${++this.#nextSlot}`, [frame]);
+  }
+
+  /** Sends the frames of one push for `key`; while congested they replace the key's older ones. */
+  values(key: KeyString, frames: readonly Frame[]): void {
+    if (this.#waiting.size === 0 && !this.#congested()) {
+      for (const frame of frames) this.socket.send(frame);
+    } else {
+      this.#wait(key, frames);
+    }
+  }
+
+  /** The socket wrote out its buffer: send what waits, as far as the high-water mark allows. */
+  drain(): void {
+    for (const [slot, frames] of this.#waiting) {
+      if (this.#congested()) return;
+      this.#waiting.delete(slot);
+      this.#waitingBytes -= size(frames);
+      for (const frame of frames) this.socket.send(frame);
+    }
+    this.#slowSince = 0;
+  }
+
+  #congested(): boolean {
+    return (this.socket.bufferedAmount ?? 0) > this.limits.highWaterMark;
+  }
+
+  #wait(slot: string, frames: readonly Frame[]): void {
+    const previous = this.#waiting.get(slot);
+    if (previous !== undefined) this.#waitingBytes -= size(previous);
+    this.#waiting.set(slot, frames); // a replaced key keeps its place in line
+    this.#waitingBytes += size(frames);
+    const now = Date.now();
+    if (this.#slowSince === 0) this.#slowSince = now;
+    const buffered = (this.socket.bufferedAmount ?? 0) + this.#waitingBytes;
+    if (buffered > this.limits.maxBufferedBytes || now - this.#slowSince > this.limits.maxSlowMs) {
+      this.#waiting.clear();
+      this.#waitingBytes = 0;
+      this.onOverflow();
+    }
+  }
+}
+
+function size(frames: readonly Frame[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += typeof frame === 'string' ? frame.length : frame.byteLength;
+  return bytes;
+}
