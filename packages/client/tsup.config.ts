@@ -1,14 +1,8 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base.js';
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-  },
+  libraryBuild,
   {
     // One self-contained, minified ES module for browsers (`browser` condition, CDNs, <script type=module>).
     entry: { 'entity-sync-client.browser': 'src/index.ts' },
