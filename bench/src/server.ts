@@ -1,0 +1,48 @@
+/** Entry of one server process: starts a target and answers the orchestrator over IPC. */
+import { serve } from './ipc.js';
+import type { UpdateBatch } from './targets/store.js';
+import type { ServerConfig, TargetServer } from './targets/types.js';
+
+async function start(config: ServerConfig): Promise<TargetServer> {
+  if (config.impl === 'es') return (await import('./targets/entity-sync.js')).startEntitySync(config);
+  if (config.impl === 'ws') return (await import('./targets/handwritten.js')).startHandwritten(config);
+  return (await import('./targets/socketio.js')).startSocketIo(config);
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect) for (let i = 0; i < 3; i++) collect();
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+  const target = await start(config);
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+  sampler.unref();
+  serve({
+    update: (r) => target.apply(r['batch'] as UpdateBatch),
+    cpu: () => {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    },
+    mem: (r) => {
+      if (r['gc']) gc();
+      const { rss, heapUsed } = process.memoryUsage();
+      const peak = peakRss;
+      peakRss = rss;
+      return { rss, heap: heapUsed, peakRss: Math.max(peak, rss) };
+    },
+    stats: () => target.stats(),
+    close: async () => {
+      await Promise.race([target.close(), new Promise((r) => setTimeout(r, 1_000))]);
+      setImmediate(() => process.exit(0));
+    },
+  });
+  process.send?.({ t: 'ready', port: target.port });
+}
+
+main().catch((error: unknown) => {
+  process.send?.({ t: 'failed', error: String((error as Error)?.stack ?? error) });
+  setTimeout(() => process.exit(1), 100);
+});

@@ -1,0 +1,27 @@
+/** Sizes of every scenario: the issue's (`full`) and small ones for CI (`quick`). */
+export interface Sizes {
+  runs: number;
+  fanout: { clients: number; burst: number; steadyPerSec: number; steadyMs: number };
+  keys: { clients: number; perSec: number; ms: number };
+  memory: { connections: number };
+  fetch: { clientsPerNode: number; secrets: number; burst: number };
+  slow: { others: number; keys: number; updates: number; perSec: number };
+}
+
+export const FULL: Sizes = {
+  runs: 3,
+  fanout: { clients: 2_000, burst: 200, steadyPerSec: 10, steadyMs: 5_000 },
+  keys: { clients: 10_000, perSec: 2_000, ms: 5_000 },
+  memory: { connections: 10_000 },
+  fetch: { clientsPerNode: 20, secrets: 4, burst: 1_000 },
+  slow: { others: 20, keys: 50, updates: 20_000, perSec: 4_000 },
+};
+
+export const QUICK: Sizes = {
+  runs: 1,
+  fanout: { clients: 200, burst: 50, steadyPerSec: 10, steadyMs: 1_000 },
+  keys: { clients: 500, perSec: 500, ms: 1_000 },
+  memory: { connections: 500 },
+  fetch: { clientsPerNode: 6, secrets: 3, burst: 200 },
+  slow: { others: 5, keys: 50, updates: 2_000, perSec: 2_000 },
+};
