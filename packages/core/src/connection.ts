@@ -186,7 +186,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   /** Fetches for `sub` and waits until the result (or why there is none) was sent. */
   async #snapshot(sub: Subscription): Promise<ErrorFrame | undefined> {
     const outcome = await new Promise<FetchOutcome>((resolve) => {
-      sub.waiters.push(resolve);
+      sub.wait(resolve);
       if (sub.state === 'active') this.hub.scheduler.request(sub.keyString, sub.group);
     });
     if (outcome.ok) return undefined;

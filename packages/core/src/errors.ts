@@ -27,7 +27,7 @@ export const ErrorCode = {
   // Application side only.
   /** `createEntitySync`, `registerEntity` or `attachWebSocket` got an invalid option. */
   INVALID_OPTIONS: 'INVALID_OPTIONS',
-  /** The broker did not accept a publish within `publishTimeoutMs`, or its buffer is full. */
+  /** The broker did not accept a publish within `busTimeoutMs`, or its buffer is full. */
   PUBLISH_FAILED: 'PUBLISH_FAILED',
   /** The bridge is closed. */
   CLOSED: 'CLOSED',

@@ -22,8 +22,8 @@ export interface OutboxLimits {
  * closes it with 4008).
  */
 export class Outbox {
-  /** Waiting frames by slot: a key for data, a unique slot for every other frame. */
-  readonly #waiting = new Map<string, readonly Frame[]>();
+  /** Waiting frames by slot: a key for data, a unique slot for every other frame. Made on first use. */
+  #waiting: Map<string, readonly Frame[]> | undefined;
   #waitingBytes = 0;
   #slowSince = 0;
   #nextSlot = 0;
@@ -37,19 +37,19 @@ export class Outbox {
   /** Frames waiting (not yet handed to the socket). */
   get waitingFrames(): number {
     let count = 0;
-    for (const frames of this.#waiting.values()) count += frames.length;
+    for (const frames of this.#waiting?.values() ?? []) count += frames.length;
     return count;
   }
 
   /** Sends one frame that is not a value (ack, error, connected): never conflated. */
   control(frame: Frame): void {
-    if (this.#waiting.size === 0 && !this.#congested()) this.socket.send(frame);
+    if (this.#idle()) this.socket.send(frame);
     else this.#wait(`\0${++this.#nextSlot}`, [frame]);
   }
 
   /** Sends the frames of one push for `key`; while congested they replace the key's older ones. */
   values(key: KeyString, frames: readonly Frame[]): void {
-    if (this.#waiting.size === 0 && !this.#congested()) {
+    if (this.#idle()) {
       for (const frame of frames) this.socket.send(frame);
     } else {
       this.#wait(key, frames);
@@ -58,13 +58,20 @@ export class Outbox {
 
   /** The socket wrote out its buffer: send what waits, as far as the high-water mark allows. */
   drain(): void {
-    for (const [slot, frames] of this.#waiting) {
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
+    for (const [slot, frames] of waiting) {
       if (this.#congested()) return;
-      this.#waiting.delete(slot);
+      waiting.delete(slot);
       this.#waitingBytes -= size(frames);
       for (const frame of frames) this.socket.send(frame);
     }
     this.#slowSince = 0;
+  }
+
+  /** Nothing waits and the socket keeps up: frames can go straight out. */
+  #idle(): boolean {
+    return (this.#waiting === undefined || this.#waiting.size === 0) && !this.#congested();
   }
 
   #congested(): boolean {
@@ -72,15 +79,16 @@ export class Outbox {
   }
 
   #wait(slot: string, frames: readonly Frame[]): void {
-    const previous = this.#waiting.get(slot);
+    const waiting = (this.#waiting ??= new Map());
+    const previous = waiting.get(slot);
     if (previous !== undefined) this.#waitingBytes -= size(previous);
-    this.#waiting.set(slot, frames); // a replaced key keeps its place in line
+    waiting.set(slot, frames); // a replaced key keeps its place in line
     this.#waitingBytes += size(frames);
     const now = Date.now();
     if (this.#slowSince === 0) this.#slowSince = now;
     const buffered = (this.socket.bufferedAmount ?? 0) + this.#waitingBytes;
     if (buffered > this.limits.maxBufferedBytes || now - this.#slowSince > this.limits.maxSlowMs) {
-      this.#waiting.clear();
+      waiting.clear();
       this.#waitingBytes = 0;
       this.onOverflow();
     }

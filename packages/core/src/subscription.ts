@@ -40,7 +40,7 @@ export class Subscription {
   /** Fetch group; kept in step with the owner's secret by the index. */
   group: GroupId = '';
   /** Called on the next fetch outcome delivered to this subscription (snapshot waits). */
-  waiters: Array<(outcome: FetchOutcome) => void> = [];
+  waiters: Array<(outcome: FetchOutcome) => void> | undefined;
 
   constructor(
     readonly key: EntityKey,
@@ -60,11 +60,16 @@ export class Subscription {
     }
   }
 
+  /** Resolves every waiter with `outcome`; returns false when there was none. */
   settle(outcome: FetchOutcome): boolean {
-    if (this.waiters.length === 0) return false;
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === undefined) return false;
+    this.waiters = undefined;
     for (const resolve of waiters) resolve(outcome);
     return true;
+  }
+
+  wait(resolve: (outcome: FetchOutcome) => void): void {
+    (this.waiters ??= []).push(resolve);
   }
 }
