@@ -300,7 +300,8 @@ describe('legacy: false', () => {
 
 describe('heartbeat', () => {
   it('terminates a client that does not answer pings; a normal one stays', async () => {
-    const f = await setup({ heartbeatIntervalMs: 30 });
+    // Long enough that a loaded machine answers in time, short enough to see several pings.
+    const f = await setup({ heartbeatIntervalMs: 250 });
     const normal = await connect(f.server.url, 'v1');
     let pings = 0;
     normal.ws.on('ping', () => pings++);
@@ -312,15 +313,18 @@ describe('heartbeat', () => {
       deaf.once('open', resolve);
       deaf.once('error', reject);
     });
+    const acked = new Promise<void>((resolve) =>
+      deaf.on('message', (data: Buffer) => JSON.parse(data.toString()).type === 'ack' && resolve()),
+    );
     deaf.send(JSON.stringify({ ...sub('items', 'd'), ref: 1 }));
-    await vi.waitFor(() => expect(f.sync.stats().subscriptions).toBe(1));
+    await acked;
 
     // Terminated without a close frame.
     expect(await deafClosed).toBe(1006);
     await vi.waitFor(() => expect(f.sync.stats()).toMatchObject({ connections: 1, subscriptions: 0 }));
     // The normal client keeps answering and stays open through several more intervals.
     const seen = pings;
-    await vi.waitFor(() => expect(pings).toBeGreaterThanOrEqual(seen + 3));
+    await vi.waitFor(() => expect(pings).toBeGreaterThanOrEqual(seen + 3), { timeout: 5_000 });
     expect(normal.ws.readyState).toBe(WebSocket.OPEN);
     expect(await normal.request(sub('items', '1'), 1)).toEqual({ type: 'ack', ref: 1 });
   });
