@@ -8,7 +8,8 @@ import { closeAll, connect, type Node, startNode, type TestClient } from './supp
  * unsubscribe, secret change, write + notify and disconnects across 3 bridges on one
  * MemoryBroker, with real WebSocket clients that do not wait for replies between steps.
  * When things go quiet, every client holds the latest visible value of every key it
- * subscribed to, and no client ever saw a key's value go backwards.
+ * subscribed to, fetched with its current secret, and no client ever saw a key's value go
+ * backwards.
  */
 
 afterEach(closeAll);
@@ -40,6 +41,9 @@ interface Slot {
   keys: Set<string>;
 }
 
+/** The secret each `secret` message (by ref) set, to check what follows its ack. */
+const secretsByRef = new Map<number, string>();
+
 const keyOf = (entity: number, id: number) => ({ entity: ENTITIES[entity]!, id: IDS[id]! });
 const name = (k: { entity: string; id: string }) => `${k.entity}/${k.id}`;
 
@@ -49,10 +53,12 @@ async function startCluster(versions: Map<string, number>): Promise<Node[]> {
     for (const [i, entity] of ENTITIES.entries()) {
       sync.registerEntity(entity, {
         scope: (['client', 'secret', 'shared'] as const)[i]!,
-        // A fetch yields to the event loop so that fetches overlap with everything else.
-        fetch: async (key) => {
-          await new Promise((r) => setImmediate(r));
-          return { v: versions.get(name(key)) ?? 0 };
+        // Fetches read the store, then take 0-2 ms to return, so that fetches overlap with
+        // each other and with everything else (deterministic, so counterexamples replay).
+        fetch: async (key, ctx) => {
+          const v = versions.get(name(key)) ?? 0;
+          await new Promise((r) => (v % 3 === 0 ? setImmediate(r) : setTimeout(r, v % 3)));
+          return { v, as: ctx.secret };
         },
         authorize: (key, ctx) => key.id !== 'p' || ctx.secret === 'admin',
       });
@@ -62,6 +68,7 @@ async function startCluster(versions: Map<string, number>): Promise<Node[]> {
 }
 
 async function run(commands: Command[]): Promise<void> {
+  secretsByRef.clear();
   const versions = new Map<string, number>();
   const nodes = await startCluster(versions);
   const slots: Slot[] = [];
@@ -83,7 +90,8 @@ async function run(commands: Command[]): Promise<void> {
       slots[c.slot] = { client: await connect(nodes[c.node]!), secret: '', keys: new Set() };
     } else if (c.kind === 'secret') {
       slot.secret = SECRETS[c.secret]!;
-      slot.client.send({ action: 'secret', body: slot.secret, ref: ++ref });
+      secretsByRef.set(++ref, slot.secret);
+      slot.client.send({ action: 'secret', body: slot.secret, ref });
     } else {
       const key = keyOf(c.entity, c.id);
       slot.client.send({ action: c.kind, body: key, ref: ++ref });
@@ -100,7 +108,7 @@ async function run(commands: Command[]): Promise<void> {
           const latest = latestValues(slot.client);
           return [...slot.keys]
             .filter((k) => !k.endsWith('/p') || slot.secret === 'admin')
-            .map((k) => [k, latest.get(k)?.v]);
+            .map((k) => [k, latest.get(k)?.v, latest.get(k)?.as]);
         }),
       { timeout: 10_000 },
     )
@@ -108,15 +116,30 @@ async function run(commands: Command[]): Promise<void> {
       slots.map((slot) =>
         [...slot.keys]
           .filter((k) => !k.endsWith('/p') || slot.secret === 'admin')
-          .map((k) => [k, versions.get(k) ?? 0]),
+          // The value was fetched with the client's current secret (shared scope has none).
+          .map((k) => [k, versions.get(k) ?? 0, k.startsWith('shared/') ? '' : slot.secret]),
       ),
     );
 
-  for (const client of [...slots.map((s) => s.client), ...retired]) assertMonotonic(client);
+  for (const client of [...slots.map((s) => s.client), ...retired]) {
+    assertMonotonic(client);
+    assertNoStaleSecret(client);
+  }
 }
 
-function latestValues(client: TestClient): Map<string, { v: number }> {
-  const latest = new Map<string, { v: number }>();
+/** Once a new secret is acked, no value fetched with an older secret arrives. */
+function assertNoStaleSecret(client: TestClient): void {
+  let secret = '';
+  for (const f of client.messages as any[]) {
+    if (f.type === 'ack' && secretsByRef.has(f.ref)) secret = secretsByRef.get(f.ref)!;
+    if (f.type === 'data' && f.data !== null && f.entity !== 'shared') {
+      expect(f.data.as, `${f.entity}/${f.id} fetched with a stale secret`).toBe(secret);
+    }
+  }
+}
+
+function latestValues(client: TestClient): Map<string, { v: number; as: string }> {
+  const latest = new Map<string, { v: number; as: string }>();
   for (const f of client.messages as any[]) if (f.type === 'data') latest.set(`${f.entity}/${f.id}`, f.data);
   return latest;
 }
@@ -141,7 +164,7 @@ describe('convergence (model-based)', () => {
           await closeAll();
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 60 },
     );
   }, 120_000);
 });
