@@ -4,7 +4,7 @@ import { EntitySyncError, type WireErrorCode } from './errors.js';
 import type { FetchResult, FetchScheduler } from './fetch-scheduler.js';
 import { type EntityKey, keyString } from './keys.js';
 import type { ResolvedEntity } from './options.js';
-import { Outbox, type OutboxLimits } from './outbox.js';
+import { Outbox } from './outbox.js';
 import {
   type ClientMessage,
   CloseCode,
@@ -53,13 +53,12 @@ export class Connection implements Subscriber, ConnectionHandle {
     private readonly socket: SocketLike,
     private readonly hub: Hub,
     private readonly options: AcceptOptions,
+    secret: string,
   ) {
     this.protocol = options.protocol;
-    this.secret = options.secret ?? '';
+    this.secret = secret;
     this.#maxSubscriptions = options.maxSubscriptions ?? 1000;
-    this.#outbox = new Outbox(socket, outboxLimits(options), () =>
-      this.close(CloseCode.SlowConsumer, 'client too slow: send buffer over the limit'),
-    );
+    this.#outbox = new Outbox(socket, options, this);
     if (this.protocol === 'v1') this.#send(CONNECTED_FRAME);
   }
 
@@ -79,6 +78,11 @@ export class Connection implements Subscriber, ConnectionHandle {
       this.hub.report(EntitySyncError.from(cause), { clientId: this.id });
       this.#sendError({ code: 'INTERNAL', message: 'internal error', ...refOf(parsed.message) });
     });
+  }
+
+  /** The outbox passed its limits: the client reads too slowly. */
+  overflowed(): void {
+    this.close(CloseCode.SlowConsumer, 'client too slow: send buffer over the limit');
   }
 
   drained(): void {
@@ -318,14 +322,6 @@ export class Connection implements Subscriber, ConnectionHandle {
   #send(frame: string | Uint8Array): void {
     if (this.#open) this.#outbox.control(frame);
   }
-}
-
-function outboxLimits(options: AcceptOptions): OutboxLimits {
-  return {
-    highWaterMark: options.highWaterMark ?? 1024 * 1024,
-    maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
-    maxSlowMs: options.maxSlowMs ?? 30_000,
-  };
 }
 
 function refOf(message: ClientMessage): { ref?: Ref } {

@@ -21,8 +21,11 @@ export interface EntitySync {
    * Throws `INVALID_OPTIONS` on a bad name or definition, or if the name is taken.
    */
   registerEntity(name: string, definition: EntityDefinition): this;
-  /** Takes over one client socket. Transports (`@entity-sync/ws`) call this. */
-  accept(socket: SocketLike, options: AcceptOptions): ConnectionHandle;
+  /**
+   * Takes over one client socket. Transports (`@entity-sync/ws`) call this. `secret` is the
+   * connection's initial secret (e.g. from `authenticate(req)`), `''` when absent.
+   */
+  accept(socket: SocketLike, options: AcceptOptions, secret?: string): ConnectionHandle;
   /**
    * Tells every node that `key` (or each of `keys`) changed. This node's own subscribers are
    * fetched for at once; other nodes hear it through the broker. Resolves when the broker
@@ -89,8 +92,8 @@ class EntitySyncNode implements EntitySync, Hub {
     return this;
   }
 
-  accept(socket: SocketLike, options: AcceptOptions): ConnectionHandle {
-    const connection = new Connection(String(++this.#nextClientId), socket, this, options);
+  accept(socket: SocketLike, options: AcceptOptions, secret = ''): ConnectionHandle {
+    const connection = new Connection(String(++this.#nextClientId), socket, this, options, secret);
     if (this.#closing !== undefined) {
       connection.close(CloseCode.GoingAway, 'server shutting down');
       return connection;

@@ -3,7 +3,7 @@ import { EntitySyncError } from './errors.js';
 import type { KeyString } from './keys.js';
 import type { GroupId } from './subscription.js';
 import type { KeyEntry, SubscriptionIndex } from './subscription-index.js';
-import type { FetchContext } from './types.js';
+import { FetchCall } from './fetch-call.js';
 
 export type FetchResult =
   | { ok: true; batch: EncodedBatch }
@@ -33,7 +33,7 @@ interface Job {
 export class FetchScheduler {
   readonly #jobs = new Map<KeyString, Map<GroupId, Job>>();
   readonly #waiting: Array<() => void> = [];
-  readonly #controllers = new Set<AbortController>();
+  readonly #calls = new Set<FetchCall>();
   #running = 0;
   #seq = 0;
   #idle: Array<() => void> = [];
@@ -109,17 +109,8 @@ export class FetchScheduler {
   }
 
   async #call(entry: KeyEntry, secret: string, clientId: string | undefined): Promise<FetchResult> {
-    const controller = new AbortController();
-    this.#controllers.add(controller);
-    const values: unknown[] = [];
-    const ctx: FetchContext = {
-      secret,
-      signal: controller.signal,
-      send: (value) => {
-        if (!controller.signal.aborted && value !== undefined) values.push(value);
-      },
-      ...(clientId === undefined ? {} : { clientId }),
-    };
+    const call = new FetchCall(secret, clientId);
+    this.#calls.add(call);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<FetchResult>((resolve) => {
       timer = setTimeout(() => {
@@ -127,20 +118,12 @@ export class FetchScheduler {
         resolve({ ok: false, code: 'FETCH_TIMEOUT', error });
       }, this.options.timeoutMs);
     });
-    const call = (async (): Promise<FetchResult> => {
-      const returned = await entry.entity.fetch(entry.key, ctx);
-      if (returned !== undefined) values.push(returned);
-      return { ok: true, batch: encodeValues(entry.key, values) };
-    })().catch((cause: unknown): FetchResult => {
-      const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
-      return { ok: false, code: 'FETCH_FAILED', error };
-    });
     try {
-      return await Promise.race([call, timeout]);
+      return await Promise.race([run(entry, call), timeout]);
     } finally {
       clearTimeout(timer);
-      controller.abort();
-      this.#controllers.delete(controller);
+      call.finish();
+      this.#calls.delete(call);
     }
   }
 
@@ -164,7 +147,7 @@ export class FetchScheduler {
 
   /** Aborts running fetches and waits (at most `timeoutMs`) for them to settle. */
   async drain(timeoutMs: number): Promise<void> {
-    for (const controller of this.#controllers) controller.abort();
+    for (const call of this.#calls) call.finish();
     if (this.#running === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -172,5 +155,17 @@ export class FetchScheduler {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
     ]);
     clearTimeout(timer);
+  }
+}
+
+/** Runs the handler; values sent through `ctx.send` come first, then the returned one. */
+async function run(entry: KeyEntry, call: FetchCall): Promise<FetchResult> {
+  try {
+    const returned = await entry.entity.fetch(entry.key, call);
+    if (returned !== undefined) call.values.push(returned);
+    return { ok: true, batch: encodeValues(entry.key, call.values) };
+  } catch (cause) {
+    const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
+    return { ok: false, code: 'FETCH_FAILED', error };
   }
 }

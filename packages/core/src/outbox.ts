@@ -3,23 +3,24 @@ import type { SocketLike } from './types.js';
 
 export type Frame = string | Uint8Array;
 
-/** Backpressure limits of one connection (design section 4). */
+/** Backpressure limits of one connection (design section 4); see `AcceptOptions`. */
 export interface OutboxLimits {
-  /** Over this many buffered bytes, frames wait here and newer values replace older ones. */
-  highWaterMark: number;
-  /** Past this many bytes buffered in the socket plus waiting here, the connection is closed. */
-  maxBufferedBytes: number;
-  /** Past this long over the high-water mark without relief, the connection is closed. */
-  maxSlowMs: number;
+  highWaterMark?: number;
+  maxBufferedBytes?: number;
+  maxSlowMs?: number;
 }
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_SLOW_MS = 30_000;
 
 /**
  * One connection's outgoing frames. While the socket keeps up, frames go straight to it. Once
  * it holds more than `highWaterMark` bytes, frames wait here, in order, and a new value for a
  * key replaces that key's waiting value (conflation: a slow client gets the latest state, not a
  * backlog), so memory is bounded by the number of keys, not the update rate. `drain()` sends
- * what waits. Past `maxBufferedBytes` or `maxSlowMs`, `onOverflow` is called (the connection
- * closes it with 4008).
+ * what waits. Past `maxBufferedBytes` or `maxSlowMs`, the owner is told (and closes the
+ * connection with 4008).
  */
 export class Outbox {
   /** Waiting frames by slot: a key for data, a unique slot for every other frame. Made on first use. */
@@ -31,7 +32,7 @@ export class Outbox {
   constructor(
     private readonly socket: SocketLike,
     private readonly limits: OutboxLimits,
-    private readonly onOverflow: () => void,
+    private readonly owner: { overflowed(): void },
   ) {}
 
   /** Frames waiting (not yet handed to the socket). */
@@ -75,7 +76,7 @@ export class Outbox {
   }
 
   #congested(): boolean {
-    return (this.socket.bufferedAmount ?? 0) > this.limits.highWaterMark;
+    return (this.socket.bufferedAmount ?? 0) > (this.limits.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
   }
 
   #wait(slot: string, frames: readonly Frame[]): void {
@@ -87,10 +88,11 @@ export class Outbox {
     const now = Date.now();
     if (this.#slowSince === 0) this.#slowSince = now;
     const buffered = (this.socket.bufferedAmount ?? 0) + this.#waitingBytes;
-    if (buffered > this.limits.maxBufferedBytes || now - this.#slowSince > this.limits.maxSlowMs) {
+    const { maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES, maxSlowMs = DEFAULT_MAX_SLOW_MS } = this.limits;
+    if (buffered > maxBufferedBytes || now - this.#slowSince > maxSlowMs) {
       waiting.clear();
       this.#waitingBytes = 0;
-      this.onOverflow();
+      this.owner.overflowed();
     }
   }
 }

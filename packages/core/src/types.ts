@@ -83,11 +83,13 @@ export interface PassThroughContext {
 /** Receives client messages that carry no `action` (the Go library's pass-through). */
 export type PassThroughHandler = (message: unknown, ctx: PassThroughContext) => void | Promise<void>;
 
+/**
+ * How the bridge treats a transport's connections. Transports share one object between
+ * connections of the same mode, so it must not change after `accept`.
+ */
 export interface AcceptOptions {
   /** `legacy` when the client asked for no subprotocol, `v1` for `entity-sync.v1`. */
   protocol: ProtocolMode;
-  /** The initial secret, e.g. from `authenticate(req)`. @default '' */
-  secret?: string;
   /** @default 1000 */
   maxSubscriptions?: number;
   onPassThrough?: PassThroughHandler;

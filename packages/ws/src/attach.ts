@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, type EntitySync, PROTOCOL_V1, type ProtocolMode } from '@entity-sync/core';
+import { type AcceptOptions, CloseCode, type EntitySync, PROTOCOL_V1, type ProtocolMode } from '@entity-sync/core';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Heartbeat } from './heartbeat.js';
 import { TickCorker } from './tick-corker.js';
+import { WsSocket } from './ws-socket.js';
 import { type AttachOptions, type ResolvedAttachOptions, resolveOptions } from './options.js';
 import { rejectUpgrade } from './reject.js';
 
@@ -35,6 +36,8 @@ class WebSocketTransport implements WebSocketAttachment {
   readonly wss: WebSocketServer;
   readonly #heartbeat: Heartbeat;
   readonly #corker = new TickCorker();
+  /** What every connection of one mode shares (one object each, not one per connection). */
+  readonly #acceptOptions: Record<ProtocolMode, AcceptOptions>;
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (this.shouldHandle(req)) this.handleUpgrade(req, socket, head);
   };
@@ -50,6 +53,7 @@ class WebSocketTransport implements WebSocketAttachment {
       handleProtocols: (protocols) => (protocols.has(PROTOCOL_V1) ? PROTOCOL_V1 : false),
     });
     this.#heartbeat = new Heartbeat(this.wss, options.heartbeatIntervalMs);
+    this.#acceptOptions = { legacy: acceptOptions('legacy', options), v1: acceptOptions('v1', options) };
     options.server?.on('upgrade', this.#onUpgrade);
   }
 
@@ -60,7 +64,7 @@ class WebSocketTransport implements WebSocketAttachment {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroy);
     this.#admit(req).then(
       (admission) => {
         if (typeof admission === 'number') rejectUpgrade(socket, admission);
@@ -89,38 +93,9 @@ class WebSocketTransport implements WebSocketAttachment {
   }
 
   #bind(ws: WebSocket, admission: { mode: ProtocolMode; secret: string | undefined }): void {
-    const { maxSubscriptionsPerConnection, onPassThrough, highWaterMark, maxBufferedBytes, maxSlowMs } = this.options;
-    // `_socket` is ws's underlying net.Socket (undocumented, stable across ws 8).
-    const raw = (ws as unknown as { _socket?: Duplex })._socket;
-    const corker = this.#corker;
-    const handle = this.sync.accept(
-      {
-        send(data) {
-          if (raw !== undefined) corker.cork(raw);
-          ws.send(data, { binary: false });
-        },
-        close: (code, reason) => closeSoon(ws, code, reason),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-      },
-      {
-        protocol: admission.mode,
-        maxSubscriptions: maxSubscriptionsPerConnection,
-        highWaterMark,
-        maxBufferedBytes,
-        maxSlowMs,
-        ...(admission.secret === undefined ? {} : { secret: admission.secret }),
-        ...(onPassThrough === undefined ? {} : { onPassThrough }),
-      },
-    );
+    const socket = new WsSocket(ws, this.#corker);
+    socket.bind(this.sync.accept(socket, this.#acceptOptions[admission.mode], admission.secret));
     this.#heartbeat.watch(ws);
-    raw?.on('drain', () => handle.drained());
-    ws.on('message', (data: Buffer) => handle.receive(data));
-    ws.on('close', () => handle.closed());
-    ws.on('error', () => {
-      // `ws` closes the socket after an error (e.g. 1009 for a frame over maxPayload).
-    });
   }
 
   async close(): Promise<void> {
@@ -133,13 +108,20 @@ class WebSocketTransport implements WebSocketAttachment {
   }
 }
 
-/** How long a closing peer has to answer the close frame before it is cut off. */
-const CLOSE_GRACE_MS = 5_000;
+function acceptOptions(protocol: ProtocolMode, options: ResolvedAttachOptions): AcceptOptions {
+  const { maxSubscriptionsPerConnection, onPassThrough, highWaterMark, maxBufferedBytes, maxSlowMs } = options;
+  return {
+    protocol,
+    maxSubscriptions: maxSubscriptionsPerConnection,
+    highWaterMark,
+    maxBufferedBytes,
+    maxSlowMs,
+    ...(onPassThrough === undefined ? {} : { onPassThrough }),
+  };
+}
 
-/** Starts the close handshake; a peer that does not read (a slow consumer) is cut off soon. */
-function closeSoon(ws: WebSocket, code: number, reason: string): void {
-  ws.close(code, reason);
-  setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+function destroy(this: Duplex): void {
+  this.destroy();
 }
 
 function requestedMode(req: IncomingMessage): ProtocolMode {

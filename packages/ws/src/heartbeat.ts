@@ -1,11 +1,14 @@
 import type { WebSocket, WebSocketServer } from 'ws';
 
+const kAlive = Symbol('entity-sync.alive');
+
+type Watched = WebSocket & { [kAlive]?: boolean };
+
 /**
  * Pings every connection each interval and terminates one that has not answered the previous
  * ping, so dead peers (a laptop closed, a cable pulled) free their subscriptions.
  */
 export class Heartbeat {
-  readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -20,8 +23,8 @@ export class Heartbeat {
 
   watch(ws: WebSocket): void {
     if (this.#timer === undefined) return;
-    this.#alive.set(ws, true);
-    ws.on('pong', () => this.#alive.set(ws, true));
+    (ws as Watched)[kAlive] = true;
+    ws.on('pong', onPong);
   }
 
   stop(): void {
@@ -29,13 +32,17 @@ export class Heartbeat {
   }
 
   #tick(): void {
-    for (const ws of this.wss.clients) {
-      if (this.#alive.get(ws) === false) {
+    for (const ws of this.wss.clients as Set<Watched>) {
+      if (ws[kAlive] === false) {
         ws.terminate();
         continue;
       }
-      this.#alive.set(ws, false);
+      ws[kAlive] = false;
       ws.ping();
     }
   }
+}
+
+function onPong(this: Watched): void {
+  this[kAlive] = true;
 }
