@@ -1,5 +1,7 @@
 import type { BrokerSession } from './broker.js';
 
+const IDLE: Promise<void> = Promise.resolve();
+
 interface Interest {
   /** Local holders: subscriptions that want the subject. */
   count: number;
@@ -36,7 +38,7 @@ export class BusInterest {
   acquire(subject: string): Promise<void> {
     let interest = this.#interests.get(subject);
     if (interest === undefined) {
-      interest = { count: 0, subscribed: false, chain: Promise.resolve() };
+      interest = { count: 0, subscribed: false, chain: IDLE };
       this.#interests.set(subject, interest);
     }
     interest.count++;
@@ -67,16 +69,20 @@ export class BusInterest {
 
   #enqueue(subject: string, interest: Interest, step: () => Promise<void>): Promise<void> {
     const done = interest.chain.then(step);
-    interest.chain = done.then(
-      () => this.#forget(subject, interest),
-      () => this.#forget(subject, interest),
+    const settled: Promise<void> = done.then(
+      () => this.#settle(subject, interest, settled),
+      () => this.#settle(subject, interest, settled),
     );
+    interest.chain = settled;
     return done;
   }
 
-  #forget(subject: string, interest: Interest): void {
+  /** After a step: drop an unused interest, or let an idle one hold no promise. */
+  #settle(subject: string, interest: Interest, step: Promise<void>): void {
     if (interest.count === 0 && !interest.subscribed && this.#interests.get(subject) === interest) {
       this.#interests.delete(subject);
+    } else if (interest.chain === step) {
+      interest.chain = IDLE;
     }
   }
 }

@@ -4,7 +4,7 @@ import { EntitySyncError, type WireErrorCode } from './errors.js';
 import type { FetchResult, FetchScheduler } from './fetch-scheduler.js';
 import { type EntityKey, keyString } from './keys.js';
 import type { ResolvedEntity } from './options.js';
-import { Outbox } from './outbox.js';
+import { congested, Outbox } from './outbox.js';
 import {
   type ClientMessage,
   CloseCode,
@@ -44,7 +44,8 @@ export class Connection implements Subscriber, ConnectionHandle {
   readonly protocol: ProtocolMode;
   readonly #subs = new Map<string, Subscription>();
   readonly #maxSubscriptions: number;
-  readonly #outbox: Outbox;
+  /** Made when the socket first falls behind; until then frames go straight out. */
+  #outbox: Outbox | undefined;
   #secretGen = 0;
   #open = true;
 
@@ -58,7 +59,6 @@ export class Connection implements Subscriber, ConnectionHandle {
     this.protocol = options.protocol;
     this.secret = secret;
     this.#maxSubscriptions = options.maxSubscriptions ?? 1000;
-    this.#outbox = new Outbox(socket, options, this);
     if (this.protocol === 'v1') this.#send(CONNECTED_FRAME);
   }
 
@@ -86,7 +86,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   }
 
   drained(): void {
-    if (this.#open) this.#outbox.drain();
+    if (this.#open) this.#outbox?.drain();
   }
 
   closed(): void {
@@ -111,11 +111,17 @@ export class Connection implements Subscriber, ConnectionHandle {
   }
 
   #pushBatch(sub: Subscription, batch: EncodedBatch): void {
-    if (this.protocol === 'v1' && this.hub.skipUnchanged) {
-      if (sub.lastBatch !== undefined && batch.sameAs(sub.lastBatch)) return;
-      sub.lastBatch = batch;
+    if (this.protocol === 'v1' && this.hub.skipUnchanged && batch.values.length > 0) {
+      if (sub.lastSent === batch.fingerprint) return;
+      sub.lastSent = batch.fingerprint;
     }
-    if (this.#open && batch.values.length > 0) this.#outbox.values(sub.keyString, batch.frames(this.protocol));
+    if (!this.#open || batch.values.length === 0) return;
+    const frames = batch.frames(this.protocol);
+    if (this.#outbox === undefined && !congested(this.socket, this.options)) {
+      for (const frame of frames) this.socket.send(frame);
+    } else {
+      this.#lagging().values(sub.keyString, frames);
+    }
   }
 
   async #handle(message: ClientMessage): Promise<void> {
@@ -270,7 +276,7 @@ export class Connection implements Subscriber, ConnectionHandle {
     sub.settled = allowed ? 'active' : 'forbidden';
     sub.state = sub.settled;
     if (!allowed) {
-      sub.lastBatch = undefined;
+      sub.lastSent = undefined;
       sub.settle({ ok: false, code: 'FORBIDDEN' });
       if (was !== 'forbidden') this.#sendError(forbidden(sub.key));
     } else if (this.protocol === 'v1') {
@@ -320,7 +326,14 @@ export class Connection implements Subscriber, ConnectionHandle {
   }
 
   #send(frame: string | Uint8Array): void {
-    if (this.#open) this.#outbox.control(frame);
+    if (!this.#open) return;
+    if (this.#outbox === undefined && !congested(this.socket, this.options)) this.socket.send(frame);
+    else this.#lagging().control(frame);
+  }
+
+  #lagging(): Outbox {
+    this.#outbox ??= new Outbox(this.socket, this.options, this);
+    return this.#outbox;
   }
 }
 

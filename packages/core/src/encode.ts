@@ -1,3 +1,4 @@
+import { fingerprint } from './fingerprint.js';
 import { dataFramePrefix } from './protocol.js';
 import type { EntityKey } from './keys.js';
 import type { ProtocolMode } from './protocol.js';
@@ -74,6 +75,7 @@ function isJson(text: string): boolean {
 export class EncodedBatch {
   #legacy: Array<string | Uint8Array> | undefined;
   #v1: string[] | undefined;
+  #fingerprint: number | undefined;
 
   constructor(readonly values: readonly EncodedValue[]) {}
 
@@ -82,12 +84,10 @@ export class EncodedBatch {
     return (this.#v1 ??= this.values.map((v) => v.v1Frame()));
   }
 
-  /** Whether `other` would put exactly the same bytes on a v1 connection. */
-  sameAs(other: EncodedBatch): boolean {
-    if (other === this) return true;
-    const mine = this.frames('v1');
-    const theirs = other.frames('v1');
-    return mine.length === theirs.length && mine.every((frame, i) => frame === theirs[i]);
+  /** Identifies the bytes this batch puts on a v1 connection (see {@link fingerprint}). */
+  get fingerprint(): number {
+    this.#fingerprint ??= fingerprint(this.frames('v1') as string[]);
+    return this.#fingerprint;
   }
 }
 

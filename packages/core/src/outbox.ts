@@ -76,7 +76,7 @@ export class Outbox {
   }
 
   #congested(): boolean {
-    return (this.socket.bufferedAmount ?? 0) > (this.limits.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+    return congested(this.socket, this.limits);
   }
 
   #wait(slot: string, frames: readonly Frame[]): void {
@@ -95,6 +95,11 @@ export class Outbox {
       this.owner.overflowed();
     }
   }
+}
+
+/** Whether `socket` holds more than the high-water mark: frames must wait in an outbox. */
+export function congested(socket: SocketLike, limits: OutboxLimits): boolean {
+  return (socket.bufferedAmount ?? 0) > (limits.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
 }
 
 function size(frames: readonly Frame[]): number {

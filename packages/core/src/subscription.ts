@@ -1,4 +1,3 @@
-import type { EncodedBatch } from './encode.js';
 import type { FetchResult } from './fetch-scheduler.js';
 import type { EntityKey, KeyString } from './keys.js';
 import type { ResolvedEntity } from './options.js';
@@ -31,8 +30,8 @@ export class Subscription {
   state: SubscriptionState = 'pending';
   /** The last settled authorization, to tell a client only when a key becomes forbidden. */
   settled: 'active' | 'forbidden' | undefined;
-  /** The last values sent (v1), to skip sending the same bytes again. */
-  lastBatch: EncodedBatch | undefined;
+  /** Fingerprint of the last values sent (v1), to skip sending the same bytes again. */
+  lastSent: number | undefined;
   /** Identifies the latest re-authorization run; older runs give way. */
   authRun = 0;
   /** Values from fetches with a sequence number at or below this are never delivered. */
