@@ -5,6 +5,7 @@ import { TARGETS } from './targets/index.js';
 /** Figures drawn: the ones the issue sets goals for. */
 const CHARTED: Array<[scenario: string, metric: string, label: string]> = [
   ['fanout', 'burstCpu', 'fanout burst: CPU/delivery'],
+  ['fanout', 'steadyCpu', 'fanout steady: CPU/delivery'],
   ['fanout', 'steadyP99', 'fanout steady: p99'],
   ['keys', 'cpu', 'keys: CPU/delivery'],
   ['connect+memory', 'connectPerSec', 'connect/s'],
@@ -37,7 +38,7 @@ export function renderChart(results: Results, scenarios: Scenario[]): string {
   const [lo, hi] = [Math.log2(0.25), Math.log2(16)];
   const x = (ratio: number): number => left + ((Math.log2(Math.min(16, Math.max(0.25, ratio))) - lo) / (hi - lo)) * plot;
   const out: string[] = [];
-  let y = 40;
+  let y = 52;
   for (const [scenario, metric, label] of CHARTED) {
     const spec = scenarios.find((s) => s.name === scenario)?.metrics.find((m) => m.key === metric);
     if (!spec || !results.runs.has(scenario)) continue;
@@ -57,10 +58,10 @@ export function renderChart(results: Results, scenarios: Scenario[]): string {
   }
   const axis: string[] = [];
   for (const tick of [0.25, 0.5, 1, 2, 4, 8, 16]) {
-    axis.push(`<line x1="${x(tick)}" y1="30" x2="${x(tick)}" y2="${y}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`);
-    axis.push(`<text x="${x(tick)}" y="24" text-anchor="middle" font-size="10">${tick}×</text>`);
+    axis.push(`<line x1="${x(tick)}" y1="42" x2="${x(tick)}" y2="${y}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`);
+    axis.push(`<text x="${x(tick)}" y="38" text-anchor="middle" font-size="10">${tick}×</text>`);
   }
-  const legend = targets.map((t, i) => `<rect x="${left + i * 0}" y="${y + 8 + i * 14}" width="10" height="10" fill="${COLORS[t.id]}"/><text x="${left + 14}" y="${y + 17 + i * 14}" font-size="11">${escape(t.label)}</text>`);
+  const legend = targets.map((t, i) => `<rect x="${left}" y="${y + 8 + i * 14}" width="10" height="10" fill="${COLORS[t.id]}"/><text x="${left + 14}" y="${y + 17 + i * 14}" font-size="11">${escape(t.label)}</text>`);
   const height = y + 20 + targets.length * 14;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,

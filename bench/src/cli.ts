@@ -57,8 +57,9 @@ async function runOne(driver: Driver, scenario: Scenario, target: TargetSpec, si
   } catch (error) {
     return (error as Error).message ?? String(error);
   } finally {
-    await driver.closeAll().catch(() => undefined);
+    // Servers close first, so TIME_WAIT lands on their (fresh) ports, not on the driver's.
     await deployment?.stop().catch(() => undefined);
+    await driver.closeAll().catch(() => undefined);
   }
 }
 

@@ -91,7 +91,7 @@ async function converge(
   const stragglers = watched
     .filter((c) => c.open && !c.converged(expected))
     .slice(0, 5)
-    .map((c) => c.options.ids.map((id) => `${id}: has ${c.last.get(id) ?? 'nothing'}, expected ${expected[id] ?? 0}`).find((x) => !x.includes(`has ${expected[x.split(':')[0]!]}`)) ?? '');
+    .map((c) => c.options.ids.map((id) => `${id}: has ${c.last.get(id) ?? 'nothing'}, expected ${expected[id] ?? 0}`).find((x) => !x.includes(`has ${expected[x.split(':')[0]!]}`)) + ` (frames: ${c.seen.join(' ')})`);
   return { ...count(), ms: nowMs() - started, stragglers };
 }
 

@@ -41,6 +41,8 @@ export class WireClient {
   readonly ws: WebSocket;
   readonly last = new Map<string, number>();
   closeCode: number | undefined;
+  /** Data frames seen as `id=seq` (last few), for reports on clients that did not converge. */
+  readonly seen: string[] = [];
   readonly ready: Promise<void>;
   #acked!: () => void;
   #failed!: (e: Error) => void;
@@ -100,6 +102,7 @@ export class WireClient {
 
   #data(text: string): void {
     const seq = numberField(text, 'seq');
+    if (this.seen.length < 8) this.seen.push(`${idField(text)}=${seq}`);
     this.options.onData(this, idField(text), seq, numberField(text, 'ts'));
   }
 

@@ -42,8 +42,15 @@ export const keys: Scenario = {
         if (notifierOf(id, deployment.seqs.get(id)!, nodes) !== served) crossing[served]!++;
       }
     });
-    const done = await driver.converge(deployment.expected(), 30_000);
+    const done = await driver.converge(deployment.expected(), 10_000);
     if (done.stragglers.length) ctx.log(`not converged: ${done.stragglers.join('; ')}`);
+    if (process.env['BENCH_PROBE'] === '1') {
+      for (const s of done.stragglers) {
+        const id = s.split(':')[0]!;
+        const seqs = await deployment.nodes[Number(id) % nodes]!.call({ t: 'probe', id });
+        ctx.log(`serving node ${Number(id) % nodes} fetched ${id}: ${JSON.stringify(seqs)}`);
+      }
+    }
     await sleep(50);
     const after = await deployment.cpu();
     await driver.record(false);

@@ -24,6 +24,19 @@ async function makeBroker(config: ServerConfig): Promise<Broker> {
   return createRedisBroker({ url: config.brokerUrl ?? '' });
 }
 
+/** With BENCH_PROBE=1, the seq every fetch returned per id, to tell a lost push from a stale read. */
+const fetched = new Map<string, number[]>();
+const probing = process.env['BENCH_PROBE'] === '1';
+
+function probe<T extends { seq: number }>(id: string, value: T): T {
+  if (probing) fetched.set(id, [...(fetched.get(id) ?? []), value.seq]);
+  return value;
+}
+
+export function fetchedSeqs(id: string): number[] {
+  return fetched.get(id) ?? [];
+}
+
 /** entity-sync as an application would run it: `createEntitySync` + `attachWebSocket`. */
 export async function startEntitySync(config: ServerConfig): Promise<TargetServer> {
   const store = new Store('x'.repeat(config.padBytes));
@@ -38,7 +51,7 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
     sync.registerEntity(name, {
       scope,
       fetch: delayMs === 0
-        ? (key) => (counters[`fetch.${name}`]!++, store.get(key.id))
+        ? (key) => (counters[`fetch.${name}`]!++, probe(key.id, store.get(key.id)))
         : async (key) => {
             counters[`fetch.${name}`]!++;
             await sleep(delayMs);
