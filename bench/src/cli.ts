@@ -52,6 +52,7 @@ async function runOne(driver: Driver, scenario: Scenario, target: TargetSpec, si
   let deployment: Deployment | undefined;
   try {
     deployment = await Deployment.start(target, scenario.padBytes);
+    deployment.onSend = (items, ts) => driver.sent(items, ts);
     const ctx = { target, deployment, driver, sizes, log: (m: string) => console.log(`    ${m}`) };
     return await withTimeout(scenario.run(ctx), SCENARIO_TIMEOUT_MS, `${scenario.name} on ${target.id}`);
   } catch (error) {

@@ -23,6 +23,8 @@ export interface Routing {
 /** One target running: its broker (if any) and its node processes, pinned to the server CPU. */
 export class Deployment {
   readonly seqs = new Map<string, number>();
+  /** Told `[id, seq]` of every update and the time its notifications go out (the driver's latency base). */
+  onSend: (items: Array<[string, number]>, ts: number) => void = () => {};
 
   private constructor(
     readonly target: TargetSpec,
@@ -62,25 +64,31 @@ export class Deployment {
   }
 
   /**
-   * Writes a new row for each id and notifies it, all stamped with one send time. Rows go first
-   * to every serving node, then notifications, so a node never fetches before its write.
+   * Writes a new row for each id into every node that serves it (and the notifying one), waits
+   * until they have it, then has the notifying nodes notify. A node can thus never fetch before
+   * its write, whatever order its event loop reads the IPC pipe and the broker socket in.
+   * Returns the time the notifications went out.
    */
-  update(entity: string, ids: readonly string[], routing: Routing): void {
-    const ts = nowMs();
+  async update(entity: string, ids: readonly string[], routing: Routing): Promise<number> {
     const sets: UpdateItem[][] = this.nodes.map(() => []);
-    const notifies: UpdateBatch[] = this.nodes.map(() => ({ entity, set: [], notify: [] }));
+    const notifies: string[][] = this.nodes.map(() => []);
+    const sent: Array<[string, number]> = [];
+    const written = nowMs();
     for (const id of ids) {
       const seq = (this.seqs.get(id) ?? 0) + 1;
       this.seqs.set(id, seq);
-      const item: UpdateItem = [id, seq, ts];
+      const item: UpdateItem = [id, seq, written];
       const notifier = routing.notifier(id, seq) % this.nodes.length;
-      notifies[notifier]!.set.push(item);
-      notifies[notifier]!.notify.push(id);
-      if (this.dataOnBus) continue;
-      for (const node of routing.servedBy(id)) if (node !== notifier) sets[node]!.push(item);
+      notifies[notifier]!.push(id);
+      sets[notifier]!.push(item);
+      if (!this.dataOnBus) for (const node of routing.servedBy(id)) if (node !== notifier) sets[node]!.push(item);
+      sent.push([id, seq]);
     }
-    sets.forEach((set, node) => set.length && this.nodes[node]!.post({ t: 'update', batch: { entity, set, notify: [] } }));
-    notifies.forEach((batch, node) => batch.notify.length && this.nodes[node]!.post({ t: 'update', batch }));
+    await Promise.all(sets.map((set, node) => set.length && this.nodes[node]!.call({ t: 'update', batch: { entity, set, notify: [] } })));
+    const ts = nowMs();
+    this.onSend(sent, ts);
+    notifies.forEach((notify, node) => notify.length && this.nodes[node]!.post({ t: 'update', batch: { entity, set: [], notify } satisfies UpdateBatch }));
+    return ts;
   }
 
   /** Latest seq of every id updated so far. */

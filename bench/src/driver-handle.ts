@@ -53,6 +53,11 @@ export class Driver {
     return r;
   }
 
+  /** Tells the driver when the notifications of these updates went out. */
+  sent(items: Array<[string, number]>, ts: number): void {
+    this.rpc.post({ t: 'sent', items, ts });
+  }
+
   record(on: boolean): Promise<void> {
     return this.rpc.call({ t: 'record', on });
   }

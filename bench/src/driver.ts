@@ -1,6 +1,7 @@
 /**
  * Entry of the driver process: raw `ws` clients on their own CPU, commanded by the
- * orchestrator over IPC. Records per-frame latency (receive time minus the send time in the value).
+ * orchestrator over IPC. Records per-frame latency: receive time minus the time the orchestrator
+ * sent the notifications of that value's update (it tells the driver `[id, seq]` and that time).
  */
 import { nowMs, sleep } from './clock.js';
 import { type Request, serve } from './ipc.js';
@@ -26,15 +27,31 @@ let frames = 0;
 let reordered = 0;
 let lastFrameAt = 0;
 
-function onData(client: WireClient, id: string, seq: number, ts: number): void {
+/** Send time of each update, by `id#seq`; frames that beat their send time wait in `early`. */
+const sentAt = new Map<string, number>();
+const early = new Map<string, number[]>();
+
+function onData(client: WireClient, id: string, seq: number, snapshot: boolean): void {
   const before = client.last.get(id) ?? -1;
   if (seq < before) reordered++;
   else client.last.set(id, seq);
-  if (!recording || ts === 0) return;
+  if (!recording || snapshot || seq === 0) return;
   const now = nowMs();
   frames++;
   lastFrameAt = now;
-  samples.add(now - ts);
+  const key = `${id}#${seq}`;
+  const ts = sentAt.get(key);
+  if (ts !== undefined) samples.add(now - ts);
+  else early.set(key, [...(early.get(key) ?? []), now]);
+}
+
+function sent(items: Array<[string, number]>, ts: number): void {
+  for (const [id, seq] of items) {
+    const key = `${id}#${seq}`;
+    sentAt.set(key, ts);
+    for (const at of early.get(key) ?? []) samples.add(at - ts);
+    early.delete(key);
+  }
 }
 
 async function open(r: OpenRequest): Promise<{ ms: number; failed: number; errors: string[] }> {
@@ -103,6 +120,8 @@ async function closeAll(): Promise<void> {
   }));
   await Promise.race([Promise.all(closing), sleep(5_000)]);
   clients = [];
+  sentAt.clear();
+  early.clear();
 }
 
 serve({
@@ -116,6 +135,7 @@ serve({
       lastFrameAt = 0;
     }
   },
+  sent: (r) => sent(r['items'] as Array<[string, number]>, Number(r['ts'])),
   report: () => ({ ...samples.summary(), frames, reordered, lastFrameAt }),
   converge: (r) => converge(r['expected'] as Record<string, number>, Number(r['timeoutMs']), (r['except'] as number[] | undefined) ?? []),
   pause: (r) => clients[Number(r['index'])]?.ws.pause(),

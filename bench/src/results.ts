@@ -1,4 +1,4 @@
-import type { Metric, Scenario } from './scenario.js';
+import type { Metric } from './scenario.js';
 import { type Spread, spread } from './stats.js';
 import { TARGETS, type TargetSpec } from './targets/index.js';
 
@@ -51,5 +51,3 @@ export function formatValue(metric: Metric, value: number): string {
   const digits = metric.digits ?? 1;
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
-
-export type { Scenario };

@@ -45,8 +45,11 @@ export function cpuSpent(before: number[], after: number[]): number {
   return after.reduce((sum, v, i) => sum + v - (before[i] ?? 0), 0);
 }
 
-/** Every `ms`/10 sends the updates due at `perSec` for `durationMs`; `send(n)` sends n of them. */
-export async function paced(perSec: number, durationMs: number, send: (count: number) => void): Promise<number> {
+/**
+ * Sends `perSec` updates per second for `durationMs`: on each timer tick, `send(n)` sends the n
+ * that are due. Returns how many were sent.
+ */
+export async function paced(perSec: number, durationMs: number, send: (count: number) => Promise<unknown>): Promise<number> {
   const total = Math.round((perSec * durationMs) / 1000);
   const tick = Math.max(5, Math.min(100, Math.round(1000 / perSec)));
   const started = performance.now();
@@ -54,8 +57,9 @@ export async function paced(perSec: number, durationMs: number, send: (count: nu
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) * perSec) / 1000) + 1);
     if (due > sent) {
-      send(due - sent);
+      const count = due - sent;
       sent = due;
+      await send(count);
     }
     await new Promise((resolve) => setTimeout(resolve, tick));
   }

@@ -1,10 +1,9 @@
 import WebSocket from 'ws';
-import { nowMs } from './clock.js';
 
 export type Proto = 'es' | 'sio';
 
 /** What a client saw of one data frame. */
-export type OnData = (client: WireClient, id: string, seq: number, ts: number) => void;
+export type OnData = (client: WireClient, id: string, seq: number, snapshot: boolean) => void;
 
 /** Reads `"name":<number>` from a JSON text without parsing it all (the driver must stay cheap). */
 export function numberField(text: string, name: string, from = 0): number {
@@ -103,7 +102,7 @@ export class WireClient {
   #data(text: string): void {
     const seq = numberField(text, 'seq');
     if (this.seen.length < 8) this.seen.push(`${idField(text)}=${seq}`);
-    this.options.onData(this, idField(text), seq, numberField(text, 'ts'));
+    this.options.onData(this, idField(text), seq, false);
   }
 
   #snapshot(text: string): void {
@@ -113,7 +112,7 @@ export class WireClient {
       if (at === -1) return;
       const id = text.slice(at + 6, text.indexOf('"', at + 6));
       const seq = numberField(text, 'seq', at);
-      this.options.onData(this, id, seq, 0);
+      this.options.onData(this, id, seq, true);
       at = text.indexOf('"seq":', at) + 1;
       if (at === 0) return;
     }
@@ -128,5 +127,3 @@ export class WireClient {
     return this.ws.readyState === WebSocket.OPEN;
   }
 }
-
-export { nowMs };

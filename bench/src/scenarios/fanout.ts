@@ -1,4 +1,4 @@
-import { nowMs, sleep } from '../clock.js';
+import { sleep } from '../clock.js';
 import { allNodes, cpuSpent, paced, type Scenario, type ScenarioContext } from '../scenario.js';
 
 const ID = '1';
@@ -8,8 +8,7 @@ async function burst(ctx: ScenarioContext): Promise<Record<string, number>> {
   const routing = allNodes(deployment.nodes.length);
   await driver.record(true);
   const before = await deployment.cpu();
-  const sentAt = nowMs();
-  deployment.update('items', Array<string>(sizes.fanout.burst).fill(ID), routing);
+  const sentAt = await deployment.update('items', Array<string>(sizes.fanout.burst).fill(ID), routing);
   const done = await driver.converge(deployment.expected(), 60_000);
   await sleep(50);
   const cpu = cpuSpent(before, await deployment.cpu());
@@ -70,7 +69,7 @@ export const fanout: Scenario = {
   async run(ctx) {
     const { deployment, driver, sizes } = ctx;
     await driver.open({ proto: ctx.target.impl === 'sio' ? 'sio' : 'es', urls: deployment.urls, entity: 'items', count: sizes.fanout.clients, ids: [ID] });
-    deployment.update('items', [ID], allNodes(deployment.nodes.length)); // warm-up
+    await deployment.update('items', [ID], allNodes(deployment.nodes.length)); // warm-up
     await driver.converge(deployment.expected(), 30_000);
     const b = await burst(ctx);
     const s = await steady(ctx);

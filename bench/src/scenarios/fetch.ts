@@ -8,7 +8,7 @@ const idOf = (entity: string): string => `f-${entity}`;
 /** Fetch calls per node for one notify of `entity`, from node 0. */
 async function fetchesPerNotify(deployment: Deployment, driver: Driver, entity: string): Promise<number[]> {
   const before = await deployment.stats();
-  deployment.update(entity, [idOf(entity)], allNodes(deployment.nodes.length));
+  await deployment.update(entity, [idOf(entity)], allNodes(deployment.nodes.length));
   await driver.converge(deployment.expected(), 10_000);
   await sleep(50);
   const after = await deployment.stats();
@@ -33,7 +33,8 @@ export const fetchCalls: Scenario = {
     { key: 'shared', label: 'shared: fetches per node per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 2 },
     { key: 'secret', label: 'secret: fetches per distinct secret per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 2 },
     { key: 'client', label: 'client: fetches per connection per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 2 },
-    { key: 'burst', label: 'burst: fetches per node (goal <= 2)', unit: '', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'burst', label: 'burst: fetches on the notifying node (goal <= 2)', unit: '', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'burstRemote', label: 'burst: fetches on the other node (goal <= 2)', unit: '', better: 'lower', noRatio: true, digits: 0 },
     { key: 'converged', label: 'converged clients', unit: '%', better: 'higher', noRatio: true, digits: 0 },
   ],
   appliesTo: (t) => t.impl === 'es',
@@ -52,9 +53,9 @@ export const fetchCalls: Scenario = {
     const client = await fetchesPerNotify(deployment, driver, 'clientItems');
     const distinct = secretsPerNode(nodes, count, secrets.length);
     const before = await deployment.stats();
-    deployment.update('slowItems', [idOf('slowItems')], allNodes(nodes));
+    await deployment.update('slowItems', [idOf('slowItems')], allNodes(nodes));
     await sleep(5);
-    deployment.update('slowItems', Array<string>(sizes.fetch.burst).fill(idOf('slowItems')), allNodes(nodes));
+    await deployment.update('slowItems', Array<string>(sizes.fetch.burst).fill(idOf('slowItems')), allNodes(nodes));
     const done = await driver.converge(deployment.expected(), 10_000);
     await sleep(100);
     const after = await deployment.stats();
@@ -63,7 +64,8 @@ export const fetchCalls: Scenario = {
       shared: Math.max(...shared),
       secret: Math.max(...secret.map((f, i) => f / distinct[i]!)),
       client: Math.max(...client.map((f) => f / per)),
-      burst: Math.max(...burst),
+      burst: burst[0]!,
+      burstRemote: nodes > 1 ? Math.max(...burst.slice(1)) : NaN,
       converged: (100 * done.converged) / done.total,
     };
   },

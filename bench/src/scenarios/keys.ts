@@ -33,10 +33,10 @@ export const keys: Scenario = {
     await driver.record(true);
     const before = await deployment.cpu();
     let next = 0;
-    await paced(sizes.keys.perSec, sizes.keys.ms, (count) => {
+    await paced(sizes.keys.perSec, sizes.keys.ms, async (count) => {
       const ids: string[] = [];
       for (let i = 0; i < count; i++) ids.push(String(next++ % n));
-      deployment.update('items', ids, routing);
+      await deployment.update('items', ids, routing);
       for (const id of ids) {
         const served = Number(id) % nodes;
         if (notifierOf(id, deployment.seqs.get(id)!, nodes) !== served) crossing[served]!++;

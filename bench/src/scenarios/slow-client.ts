@@ -15,7 +15,7 @@ async function phase(ctx: ScenarioContext, ids: string[], except: number[]): Pro
   await paced(sizes.slow.perSec, ms, (count) => {
     const batch: string[] = [];
     for (let i = 0; i < count; i++) batch.push(ids[next++ % ids.length]!);
-    deployment.update('items', batch, routing);
+    return deployment.update('items', batch, routing);
   });
   await driver.converge(deployment.expected(), 30_000, except);
   await driver.record(false);

@@ -2,7 +2,7 @@
 export interface Value {
   id: string;
   seq: number;
-  /** Send time (see `clock.ts`) of the update that wrote this value; 0 for the initial value. */
+  /** When the orchestrator wrote this value (see `clock.ts`); 0 for the initial value. */
   ts: number;
   pad: string;
 }
