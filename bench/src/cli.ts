@@ -92,6 +92,8 @@ async function main(): Promise<void> {
   writeFileSync(dump, JSON.stringify(results, null, 1));
   console.log(`raw figures: ${dump}`);
   if (!quick) writeDocs({ results, scenarios, sizes, report, elapsed, argv });
+  const broken = results.failures().filter((f) => !/not found/.test(f));
+  if (broken.length > 0) throw new Error(`${broken.length} scenario run(s) failed; first: ${broken[0]}`);
 }
 
 main().then(

@@ -35,6 +35,13 @@ export class Results {
     return this.spread(scenario, target.id, metric).median / this.spread(scenario, target.baseline, metric).median;
   }
 
+  /** Every run that threw, as `scenario target: message`. A missing broker binary says "not found". */
+  failures(): string[] {
+    return [...this.runs].flatMap(([scenario, byTarget]) =>
+      [...byTarget].flatMap(([target, list]) => list.filter((r) => typeof r === 'string').map((r) => `${scenario} ${target}: ${r}`)),
+    );
+  }
+
   toJSON(): unknown {
     return Object.fromEntries([...this.runs].map(([s, m]) => [s, Object.fromEntries(m)]));
   }
