@@ -30,23 +30,54 @@ const decoder = new TextDecoder();
  * buffer while the broker is down.
  */
 export class Bus {
+  /** Resolves once the broker session is open; rejects only if the bus closes first. */
   readonly session: Promise<BrokerSession>;
-  status: BrokerStatus = 'up';
+  /** `'down'` until the first connect succeeds, then as the broker reports. */
+  status: BrokerStatus = 'down';
   published = 0;
   received = 0;
   readonly #buffer: Buffered[] = [];
+  #closed = false;
+  #retry: { timer: NodeJS.Timeout; wake(): void } | undefined;
 
   constructor(
     broker: Broker,
     private readonly options: BusOptions,
   ) {
-    this.session = broker.connect({
-      message: (_subject, payload) => this.#receive(payload),
-      status: (status) => this.#setStatus(status),
-      error: (error) => options.onError(EntitySyncError.from(error)),
+    this.session = this.#connect(broker);
+    this.session.catch(() => {
+      // Only when closed before connecting; callers see the rejection themselves.
     });
-    this.session.catch((cause: unknown) => {
-      options.onError(new EntitySyncError('INTERNAL', 'broker connect failed', { cause }));
+  }
+
+  /** Connects, retrying with backoff (100 ms doubling to 5 s) until it works or the bus closes. */
+  async #connect(broker: Broker): Promise<BrokerSession> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        const session = await broker.connect({
+          message: (_subject, payload) => this.#receive(payload),
+          status: (status) => this.#setStatus(status),
+          error: (error) => this.options.onError(EntitySyncError.from(error)),
+        });
+        if (this.#closed) {
+          await session.close();
+          break;
+        }
+        this.#setStatus('up');
+        return session;
+      } catch (cause) {
+        this.options.onError(new EntitySyncError('UNAVAILABLE', `broker connect failed; retrying in ${delay} ms`, { cause }));
+      }
+      if (this.#closed || !(await this.#sleep(delay))) break;
+    }
+    throw new EntitySyncError('CLOSED', 'the bridge closed before the broker was reachable');
+  }
+
+  /** Resolves true after `ms`, or false at once when the bus closes. */
+  #sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(true), ms);
+      this.#retry = { timer, wake: () => resolve(false) };
     });
   }
 
@@ -130,6 +161,11 @@ export class Bus {
 
   /** Rejects buffered publishes and closes the session. */
   async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry !== undefined) {
+      clearTimeout(this.#retry.timer);
+      this.#retry.wake();
+    }
     for (const item of this.#buffer.splice(0)) {
       clearTimeout(item.timer);
       item.reject(new EntitySyncError('CLOSED', 'bridge closed before the bus came back'));

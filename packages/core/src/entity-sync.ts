@@ -33,7 +33,11 @@ export interface EntitySync {
    * Entity types need not be registered on the notifying node.
    */
   notifyAllOfChange(keys: EntityKey | readonly EntityKey[]): Promise<void>;
-  /** Resolves when the broker session is open; rejects if it could not be opened. */
+  /**
+   * Resolves when the broker session is open. A node whose broker is unreachable at start keeps
+   * retrying (reporting each failure to `onError`); meanwhile subscribes wait up to
+   * `busTimeoutMs` and publishes wait in the buffer. Rejects only if the node closes first.
+   */
   ready(): Promise<void>;
   stats(): SyncStats;
   /**

@@ -29,6 +29,9 @@ export async function closeOwned(client: RedisClient): Promise<void> {
 }
 
 async function connectAll(pair: ClientPair): Promise<ClientPair> {
+  // Errors of clients the broker owns are reported by the link once connected, and by the
+  // rejection below before that; without a listener ioredis would print every failed attempt.
+  for (const client of pair.owned) client.on('error', ignore);
   try {
     await Promise.all([whenReady(pair.publisher), whenReady(pair.subscriber)]);
     return pair;
@@ -67,3 +70,5 @@ export function adoptClients(options: RedisBrokerClientOptions): Promise<ClientP
       : publisher.duplicate();
   return connectAll({ publisher, subscriber, owned: [subscriber] });
 }
+
+function ignore(): void {}
