@@ -71,6 +71,14 @@ export class Driver {
     return this.rpc.call({ t: 'converge', expected, timeoutMs, except }, timeoutMs + 30_000);
   }
 
+  /**
+   * Waits until no frame has arrived for `ms`. Convergence alone does not mean every frame of a
+   * burst is in: a burst's updates may all carry the final value.
+   */
+  quiet(ms = 100, timeoutMs = 60_000): Promise<void> {
+    return this.rpc.call({ t: 'quiet', ms, timeoutMs }, timeoutMs + 30_000);
+  }
+
   pause(index: number): Promise<void> {
     return this.rpc.call({ t: 'pause', index });
   }

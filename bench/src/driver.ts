@@ -112,6 +112,20 @@ async function converge(
   return { ...count(), ms: nowMs() - started, stragglers };
 }
 
+/** Resolves once no frame has arrived for `ms` (or after `timeoutMs`): the tail of a burst is in. */
+async function quiet(ms: number, timeoutMs: number): Promise<void> {
+  const started = nowMs();
+  let seen = -1;
+  let since = nowMs();
+  while (nowMs() - started < timeoutMs) {
+    if (frames !== seen) {
+      seen = frames;
+      since = nowMs();
+    } else if (nowMs() - since >= ms) return;
+    await sleep(10);
+  }
+}
+
 async function closeAll(): Promise<void> {
   const closing = clients.map((c) => new Promise<void>((resolve) => {
     if (c.ws.readyState === c.ws.CLOSED) return resolve();
@@ -136,6 +150,7 @@ serve({
     }
   },
   sent: (r) => sent(r['items'] as Array<[string, number]>, Number(r['ts'])),
+  quiet: (r) => quiet(Number(r['ms']), Number(r['timeoutMs'])),
   report: () => ({ ...samples.summary(), frames, reordered, lastFrameAt }),
   converge: (r) => converge(r['expected'] as Record<string, number>, Number(r['timeoutMs']), (r['except'] as number[] | undefined) ?? []),
   pause: (r) => clients[Number(r['index'])]?.ws.pause(),

@@ -14,7 +14,7 @@ export const FULL: Sizes = {
   keys: { clients: 10_000, perSec: 2_000, ms: 5_000 },
   memory: { connections: 10_000 },
   fetch: { clientsPerNode: 20, secrets: 4, burst: 1_000 },
-  slow: { others: 20, keys: 50, updates: 20_000, perSec: 4_000 },
+  slow: { others: 20, keys: 50, updates: 20_000, perSec: 5_000 },
 };
 
 export const QUICK: Sizes = {

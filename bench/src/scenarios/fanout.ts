@@ -1,4 +1,3 @@
-import { sleep } from '../clock.js';
 import { allNodes, cpuSpent, paced, type Scenario, type ScenarioContext } from '../scenario.js';
 
 const ID = '1';
@@ -10,7 +9,7 @@ async function burst(ctx: ScenarioContext): Promise<Record<string, number>> {
   const before = await deployment.cpu();
   const sentAt = await deployment.update('items', Array<string>(sizes.fanout.burst).fill(ID), routing);
   const done = await driver.converge(deployment.expected(), 60_000);
-  await sleep(50);
+  await driver.quiet();
   const cpu = cpuSpent(before, await deployment.cpu());
   await driver.record(false);
   const r = await driver.report();
@@ -32,7 +31,7 @@ async function steady(ctx: ScenarioContext): Promise<Record<string, number>> {
   const before = await deployment.cpu();
   const sent = await paced(steadyPerSec, steadyMs, (n) => deployment.update('items', Array<string>(n).fill(ID), routing));
   const done = await driver.converge(deployment.expected(), 30_000);
-  await sleep(50);
+  await driver.quiet();
   const cpu = cpuSpent(before, await deployment.cpu());
   await driver.record(false);
   const r = await driver.report();

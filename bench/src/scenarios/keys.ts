@@ -1,4 +1,3 @@
-import { sleep } from '../clock.js';
 import type { Routing } from '../deployment.js';
 import { cpuSpent, paced, type Scenario } from '../scenario.js';
 
@@ -51,7 +50,7 @@ export const keys: Scenario = {
         ctx.log(`serving node ${Number(id) % nodes} fetched ${id}: ${JSON.stringify(seqs)}`);
       }
     }
-    await sleep(50);
+    await driver.quiet(50);
     const after = await deployment.cpu();
     await driver.record(false);
     const r = await driver.report();
