@@ -26,7 +26,7 @@ const decoder = new TextDecoder();
 
 /**
  * This node's side of the bus: opens the broker session, encodes and decodes notifications
- * (`{"entity","id","origin"}`), skips this node's own echoes, and holds publishes in a bounded
+ * (`{"origin","entity","id"}`), skips this node's own echoes, and holds publishes in a bounded
  * buffer while the broker is down.
  */
 export class Bus {
@@ -37,6 +37,11 @@ export class Bus {
   published = 0;
   received = 0;
   readonly #buffer: Buffered[] = [];
+  /** Payloads start with the origin, so a node recognizes its own echo without parsing it. */
+  readonly #originField: string;
+  readonly #originBytes: Uint8Array;
+  /** The session once connected, for the publish fast path. */
+  #open: BrokerSession | undefined;
   #closed = false;
   #retry: { timer: NodeJS.Timeout; wake(): void } | undefined;
 
@@ -44,6 +49,8 @@ export class Bus {
     broker: Broker,
     private readonly options: BusOptions,
   ) {
+    this.#originField = `{"origin":${JSON.stringify(options.nodeId)},`;
+    this.#originBytes = encoder.encode(this.#originField);
     this.session = this.#connect(broker);
     this.session.catch(() => {
       // Only when closed before connecting; callers see the rejection themselves.
@@ -63,6 +70,7 @@ export class Bus {
           await session.close();
           break;
         }
+        this.#open = session;
         this.#setStatus('up');
         return session;
       } catch (cause) {
@@ -87,28 +95,31 @@ export class Bus {
 
   /** Publishes a change of `key` to every node subscribed to `subject`. */
   publish(subject: string, key: EntityKey): Promise<void> {
-    const payload = encoder.encode(JSON.stringify({ entity: key.entity, id: key.id, origin: this.options.nodeId }));
-    if (this.status === 'down') return this.#hold(subject, payload);
-    return this.#send(subject, payload).catch((error: unknown) => {
+    const payload = encoder.encode(`${this.#originField}"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
+    if (this.status === 'down' || this.#open === undefined) return this.#hold(subject, payload);
+    return this.#send(this.#open, subject, payload).catch((error: unknown) => {
       if (this.status === 'down') return this.#hold(subject, payload);
       throw error;
     });
   }
 
-  async #send(subject: string, payload: Uint8Array): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(publishError(`broker did not accept the publish within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+  #send(session: BrokerSession, subject: string, payload: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(publishError(`broker did not accept the publish within ${this.options.timeoutMs} ms`));
+      }, this.options.timeoutMs);
+      session.publish(subject, payload).then(
+        () => {
+          clearTimeout(timer);
+          this.published++;
+          resolve();
+        },
+        (cause: unknown) => {
+          clearTimeout(timer);
+          reject(cause instanceof EntitySyncError ? cause : publishError('broker refused the publish', cause));
+        },
+      );
     });
-    try {
-      const session = await Promise.race([this.session, timeout]);
-      await Promise.race([session.publish(subject, payload), timeout]);
-      this.published++;
-    } catch (cause) {
-      throw cause instanceof EntitySyncError ? cause : publishError('broker refused the publish', cause);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   #hold(subject: string, payload: Uint8Array): Promise<void> {
@@ -134,14 +145,17 @@ export class Bus {
     if (status === this.status) return;
     this.status = status;
     if (status === 'down') return;
+    const session = this.#open;
     for (const item of this.#buffer.splice(0)) {
       clearTimeout(item.timer);
-      this.#send(item.subject, item.payload).then(item.resolve, item.reject);
+      if (session === undefined) item.reject(publishError('broker session is not open'));
+      else this.#send(session, item.subject, item.payload).then(item.resolve, item.reject);
     }
     this.options.onRecovered();
   }
 
   #receive(payload: Uint8Array): void {
+    if (startsWith(payload, this.#originBytes)) return; // this node's own echo
     let message: unknown;
     try {
       message = JSON.parse(decoder.decode(payload));
@@ -173,6 +187,12 @@ export class Bus {
     const session = await this.session.catch(() => undefined);
     await session?.close();
   }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }
 
 function publishError(message: string, cause?: unknown): EntitySyncError {

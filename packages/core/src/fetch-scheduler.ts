@@ -108,23 +108,22 @@ export class FetchScheduler {
     if (current !== undefined) this.options.deliver(current, job.group, seq, result);
   }
 
-  async #call(entry: KeyEntry, secret: string, clientId: string | undefined): Promise<FetchResult> {
+  #call(entry: KeyEntry, secret: string, clientId: string | undefined): Promise<FetchResult> {
     const call = new FetchCall(secret, clientId);
     this.#calls.add(call);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<FetchResult>((resolve) => {
-      timer = setTimeout(() => {
+    return new Promise<FetchResult>((resolve) => {
+      const settle = (result: FetchResult): void => {
+        clearTimeout(timer);
+        call.finish();
+        this.#calls.delete(call);
+        resolve(result);
+      };
+      const timer = setTimeout(() => {
         const error = new EntitySyncError('FETCH_TIMEOUT', `fetch of ${entry.keyString} timed out`);
-        resolve({ ok: false, code: 'FETCH_TIMEOUT', error });
+        settle({ ok: false, code: 'FETCH_TIMEOUT', error });
       }, this.options.timeoutMs);
+      void run(entry, call).then(settle);
     });
-    try {
-      return await Promise.race([run(entry, call), timeout]);
-    } finally {
-      clearTimeout(timer);
-      call.finish();
-      this.#calls.delete(call);
-    }
   }
 
   #acquire(): Promise<void> {

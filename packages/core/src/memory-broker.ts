@@ -49,9 +49,9 @@ export class MemoryBroker implements Broker {
 
   /** @internal */
   deliver(subject: string, payload: Uint8Array): void {
-    for (const session of this.#sessions) {
-      if (session.subjects.has(subject)) queueMicrotask(() => session.receive(subject, payload));
-    }
+    queueMicrotask(() => {
+      for (const session of this.#sessions) session.receive(subject, payload);
+    });
   }
 
   /** @internal */
