@@ -34,8 +34,10 @@ const METHOD = `## How it works
   Socket.IO (\`0{...}\` open, \`40\`, ping \`2\`/pong \`3\`, events \`42[...]\`, acks \`43\`).
 - Each target runs in its own node processes (1 or 2) on the other CPU, with the broker
   (\`nats-server\`, \`redis-server\`, started on free ports by \`@entity-sync/testing\`).
-- The orchestrator writes each update into the nodes' in-memory stores over IPC, stamped with its
-  send time, then tells one node to notify. Latency is receive time minus that stamp.
+- For each update the orchestrator first writes the new row into the in-memory store of every node
+  that serves the key and waits for their answer (so no node can fetch before its write), then tells
+  one node to notify, and tells the driver that time. Latency is receive time minus that time
+  (one clock: every process runs on this machine).
 - Server CPU is \`process.cpuUsage()\` of every node process, summed, over the measured window,
   divided by the frames the driver received. Brokers' CPU is not included.
 - The hand-written server is the practical limit: a map of key to sockets, one read, one
