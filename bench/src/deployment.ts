@@ -121,7 +121,9 @@ export class Deployment {
 }
 
 async function startNode(config: ServerConfig): Promise<{ rpc: Rpc; port: number }> {
-  const child = spawnNode('server', SERVER_CPU, [JSON.stringify(config)], ['--expose-gc']);
+  // BENCH_SERVER_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles every server process.
+  const extra = (process.env['BENCH_SERVER_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawnNode('server', SERVER_CPU, [JSON.stringify(config)], ['--expose-gc', ...extra]);
   const rpc = new Rpc(child, `${config.impl}-${config.broker} node ${config.node}`);
   try {
     const port = await waitReady(child, rpc);
