@@ -32,16 +32,18 @@ export class BusInterest {
   }
 
   /**
-   * Adds a holder. Resolves once the broker confirmed the subscription; rejects if it failed,
-   * in which case the caller must still call {@link release}.
+   * Adds a holder. Returns `undefined` when the subscription is already confirmed and nothing
+   * is pending, else a promise that resolves once the broker confirmed it and rejects if that
+   * failed (the caller must then still call {@link release}).
    */
-  acquire(subject: string): Promise<void> {
+  acquire(subject: string): Promise<void> | undefined {
     let interest = this.#interests.get(subject);
     if (interest === undefined) {
       interest = { count: 0, subscribed: false, chain: IDLE };
       this.#interests.set(subject, interest);
     }
     interest.count++;
+    if (interest.subscribed && interest.chain === IDLE) return undefined;
     const it = interest;
     return this.#enqueue(subject, it, async () => {
       if (it.count > 0 && !it.subscribed) {

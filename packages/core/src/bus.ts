@@ -37,6 +37,8 @@ export class Bus {
   published = 0;
   received = 0;
   readonly #buffer: Buffered[] = [];
+  /** Publishes of this turn of the event loop, one per subject. */
+  #batch: Map<string, { key: EntityKey; promise: Promise<void>; settle(published: Promise<void>): void }> | undefined;
   /** Payloads start with the origin, so a node recognizes its own echo without parsing it. */
   readonly #originField: string;
   readonly #originBytes: Uint8Array;
@@ -93,8 +95,33 @@ export class Bus {
     return this.#buffer.length;
   }
 
-  /** Publishes a change of `key` to every node subscribed to `subject`. */
+  /**
+   * Publishes a change of `key` to every node subscribed to `subject`. Changes of one key
+   * notified in the same turn of the event loop go out as one message, sent after all of them
+   * (so it follows every write made before any of those notifies).
+   */
   publish(subject: string, key: EntityKey): Promise<void> {
+    let batch = this.#batch;
+    if (batch === undefined) {
+      batch = this.#batch = new Map();
+      queueMicrotask(this.#flushBatch);
+    }
+    let queued = batch.get(subject);
+    if (queued === undefined) {
+      let settle!: (published: Promise<void>) => void;
+      const promise = new Promise<void>((resolve) => (settle = resolve));
+      batch.set(subject, (queued = { key, promise, settle }));
+    }
+    return queued.promise;
+  }
+
+  readonly #flushBatch = (): void => {
+    const batch = this.#batch;
+    this.#batch = undefined;
+    for (const [subject, queued] of batch ?? []) queued.settle(this.#publishNow(subject, queued.key));
+  };
+
+  #publishNow(subject: string, key: EntityKey): Promise<void> {
     const payload = encoder.encode(`${this.#originField}"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
     if (this.status === 'down' || this.#open === undefined) return this.#hold(subject, payload);
     return this.#send(this.#open, subject, payload).catch((error: unknown) => {

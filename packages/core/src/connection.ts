@@ -19,7 +19,7 @@ import {
 } from './protocol.js';
 import { type FetchOutcome, type Subscriber, Subscription } from './subscription.js';
 import type { SubscriptionIndex } from './subscription-index.js';
-import type { AcceptOptions, ClientId, ConnectionHandle, ErrorContext, SocketLike } from './types.js';
+import type { AcceptOptions, AuthorizeHandler, ClientId, ConnectionHandle, ErrorContext, SocketLike } from './types.js';
 
 /** What a connection needs from its bridge. */
 export interface Hub {
@@ -203,25 +203,35 @@ export class Connection implements Subscriber, ConnectionHandle {
     return outcome.code === 'FORBIDDEN' ? forbidden(sub.key) : fetchError(sub.key, outcome.code);
   }
 
-  async #confirmBus(sub: Subscription): Promise<ErrorFrame | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, this.hub.busTimeoutMs, 'timeout')));
-    try {
-      const result = await Promise.race([this.hub.interest.acquire(this.hub.subject(sub.key)), timeout]);
-      if (result !== 'timeout') return undefined;
-      return { code: 'UNAVAILABLE', message: 'the bus did not confirm the subscription in time', ...sub.key };
-    } catch (cause) {
-      this.hub.report(new EntitySyncError('UNAVAILABLE', 'bus subscribe failed', { cause }), { clientId: this.id, key: sub.key });
-      return { code: 'UNAVAILABLE', message: 'the bus could not confirm the subscription', ...sub.key };
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Holds the key's bus subscription; settles when the broker confirmed it, or with why not. */
+  #confirmBus(sub: Subscription): ErrorFrame | undefined | Promise<ErrorFrame | undefined> {
+    const acquired = this.hub.interest.acquire(this.hub.subject(sub.key));
+    if (acquired === undefined) return undefined; // already confirmed for another subscriber
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        resolve({ code: 'UNAVAILABLE', message: 'the bus did not confirm the subscription in time', ...sub.key });
+      }, this.hub.busTimeoutMs);
+      acquired.then(
+        () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        },
+        (cause: unknown) => {
+          clearTimeout(timer);
+          this.hub.report(new EntitySyncError('UNAVAILABLE', 'bus subscribe failed', { cause }), { clientId: this.id, key: sub.key });
+          resolve({ code: 'UNAVAILABLE', message: 'the bus could not confirm the subscription', ...sub.key });
+        },
+      );
+    });
   }
 
   /** Asks `authorize` for the current secret; retries when the secret changed meanwhile. */
-  async #authorize(sub: Subscription): Promise<boolean | Error> {
+  #authorize(sub: Subscription): boolean | Promise<boolean | Error> {
     const hook = sub.entity.authorize;
-    if (hook === undefined) return true;
+    return hook === undefined ? true : this.#askAuthorize(sub, hook);
+  }
+
+  async #askAuthorize(sub: Subscription, hook: AuthorizeHandler): Promise<boolean | Error> {
     for (;;) {
       const gen = this.#secretGen;
       let allowed: boolean;

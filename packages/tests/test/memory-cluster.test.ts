@@ -79,6 +79,24 @@ describe('a cluster on one MemoryBroker', () => {
     }
   });
 
+  it('a burst of notifies for one key in one tick is one bus message and at most 2 fetches elsewhere', async () => {
+    const store = new Map<string, unknown>([['1', { v: 0 }]]);
+    const { nodes } = await cluster(store);
+    const remote = await connect(nodes[1]!);
+    await subscribe(remote, { entity: 'items', id: '1' });
+    const published = nodes[0]!.sync.stats().busMessagesPublished;
+    const fetched = nodes[1]!.sync.stats().fetchesStarted;
+    const burst: Array<Promise<void>> = [];
+    for (let v = 1; v <= 1000; v++) {
+      store.set('1', { v });
+      burst.push(nodes[0]!.sync.notifyAllOfChange({ entity: 'items', id: '1' }));
+    }
+    await Promise.all(burst);
+    await remote.waitFor((f) => f.type === 'data' && f.data?.v === 1000);
+    expect(nodes[0]!.sync.stats().busMessagesPublished - published).toBe(1);
+    expect(nodes[1]!.sync.stats().fetchesStarted - fetched).toBeLessThanOrEqual(2);
+  });
+
   it('after a bus outage every node re-fetches the keys it holds', async () => {
     const store = new Map<string, unknown>([['1', { v: 0 }]]);
     const { broker, nodes } = await cluster(store);
