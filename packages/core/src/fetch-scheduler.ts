@@ -4,6 +4,7 @@ import type { KeyString } from './keys.js';
 import type { GroupId } from './subscription.js';
 import type { KeyEntry, SubscriptionIndex } from './subscription-index.js';
 import { FetchCall } from './fetch-call.js';
+import { Fifo } from './fifo.js';
 
 export type FetchResult =
   | { ok: true; batch: EncodedBatch }
@@ -32,7 +33,7 @@ interface Job {
  */
 export class FetchScheduler {
   readonly #jobs = new Map<KeyString, Map<GroupId, Job>>();
-  readonly #waiting: Array<() => void> = [];
+  readonly #waiting = new Fifo<() => void>();
   readonly #calls = new Set<FetchCall>();
   #running = 0;
   #seq = 0;
@@ -55,7 +56,7 @@ export class FetchScheduler {
   }
 
   get queued(): number {
-    return this.#waiting.length;
+    return this.#waiting.size;
   }
 
   /** Asks for a fresh fetch of `keyString` for `group`. */

@@ -69,9 +69,9 @@ export function parseClientMessage(text: string, mode: ProtocolMode): ParseResul
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     return fail('BAD_MESSAGE', 'message must be a JSON object');
   }
-  const fields = lowerCaseFields(raw as Record<string, unknown>);
+  const message = raw as Record<string, unknown>;
   // `ref` is v1 only: to legacy mode (the Go library) it is an unknown field, ignored.
-  const ref = mode === 'v1' ? fields['ref'] : undefined;
+  const ref = mode === 'v1' ? fieldOf(message, 'ref') : undefined;
   if (ref !== undefined && !isRef(ref)) {
     return fail('BAD_MESSAGE', `ref must be a string of at most ${MAX_REF_LENGTH} characters or a finite number`);
   }
@@ -79,8 +79,8 @@ export function parseClientMessage(text: string, mode: ProtocolMode): ParseResul
     ok: true,
     message: ref === undefined ? m : { ...m, ref },
   });
-  const action = fields['action'];
-  const body = fields['body'];
+  const action = fieldOf(message, 'action');
+  const body = fieldOf(message, 'body');
   if (action === undefined || action === null || action === '') {
     return withRef({ action: 'passthrough', message: raw });
   }
@@ -117,25 +117,38 @@ function parseKey(value: unknown): KeyEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: 'key must be an object {"entity","id"}' };
   }
-  const fields = lowerCaseFields(value as Record<string, unknown>);
-  const entity = fields['entity'];
-  const id = fields['id'];
-  const echo = {
+  const entity = fieldOf(value as Record<string, unknown>, 'entity');
+  const id = fieldOf(value as Record<string, unknown>, 'id');
+  if (typeof entity === 'string' && typeof id === 'string') {
+    const key = { entity, id };
+    const problem = keyProblem(key);
+    if (problem === undefined) return { ok: true, key };
+    return invalidKey(problem, entity, id);
+  }
+  return invalidKey(typeof entity !== 'string' ? 'entity must be a string' : 'id must be a string', entity, id);
+}
+
+/** A key that failed, echoing what of it can be echoed (cut short). */
+function invalidKey(problem: string, entity: unknown, id: unknown): KeyEntry {
+  return {
+    ok: false,
+    problem,
     ...(typeof entity === 'string' ? { entity: truncate(entity) } : {}),
     ...(typeof id === 'string' ? { id: truncate(id, 300) } : {}),
   };
-  if (typeof entity !== 'string') return { ok: false, problem: 'entity must be a string', ...echo };
-  if (typeof id !== 'string') return { ok: false, problem: 'id must be a string', ...echo };
-  const key = { entity, id };
-  const problem = keyProblem(key);
-  return problem === undefined ? { ok: true, key } : { ok: false, problem, ...echo };
 }
 
-function lowerCaseFields(value: Record<string, unknown>): Record<string, unknown> {
-  // No prototype: a `"__proto__"` field must stay an unknown field, not become the lookup chain.
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const name of Object.keys(value)) out[name.toLowerCase()] = value[name];
-  return out;
+/**
+ * The value of field `name` (lowercase), matched case-insensitively; the last match in the
+ * document wins, as in the Go library's decoder. Only own fields named like `name` are read,
+ * so `"__proto__"` is never looked up.
+ */
+function fieldOf(value: Record<string, unknown>, name: string): unknown {
+  let found: unknown;
+  for (const field of Object.keys(value)) {
+    if (field.length === name.length && (field === name || field.toLowerCase() === name)) found = value[field];
+  }
+  return found;
 }
 
 function isRef(value: unknown): value is Ref {
