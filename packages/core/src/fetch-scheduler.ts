@@ -103,14 +103,30 @@ export class FetchScheduler {
     const { scope } = entry.entity;
     const secret = scope === 'shared' ? '' : representative.owner.secret;
     const clientId = scope === 'client' ? representative.owner.id : undefined;
-    const result = await this.#call(entry, secret, clientId);
+    const pending = this.#call(entry, secret, clientId);
+    const result = pending instanceof Promise ? await pending : pending;
     if (!result.ok) this.failed++;
     const current = this.index.get(job.keyString);
     if (current !== undefined) this.options.deliver(current, job.group, seq, result);
   }
 
-  #call(entry: KeyEntry, secret: string, clientId: string | undefined): Promise<FetchResult> {
+  /**
+   * Calls the handler. A handler that answers synchronously (an in-memory store, a cache) is
+   * done at once, without a timer; one that returns a promise races `timeoutMs`.
+   */
+  #call(entry: KeyEntry, secret: string, clientId: string | undefined): FetchResult | Promise<FetchResult> {
     const call = new FetchCall(secret, clientId);
+    let returned: unknown;
+    try {
+      returned = entry.entity.fetch(entry.key, call);
+    } catch (cause) {
+      call.finish();
+      return failed(entry, cause);
+    }
+    if (!isThenable(returned)) {
+      call.finish();
+      return finish(entry, call, returned);
+    }
     this.#calls.add(call);
     return new Promise<FetchResult>((resolve) => {
       const settle = (result: FetchResult): void => {
@@ -123,7 +139,10 @@ export class FetchScheduler {
         const error = new EntitySyncError('FETCH_TIMEOUT', `fetch of ${entry.keyString} timed out`);
         settle({ ok: false, code: 'FETCH_TIMEOUT', error });
       }, this.options.timeoutMs);
-      void run(entry, call).then(settle);
+      Promise.resolve(returned).then(
+        (value) => settle(finish(entry, call, value)),
+        (cause: unknown) => settle(failed(entry, cause)),
+      );
     });
   }
 
@@ -158,14 +177,21 @@ export class FetchScheduler {
   }
 }
 
-/** Runs the handler; values sent through `ctx.send` come first, then the returned one. */
-async function run(entry: KeyEntry, call: FetchCall): Promise<FetchResult> {
+/** The values of a call: those sent through `ctx.send` first, then the returned one. */
+function finish(entry: KeyEntry, call: FetchCall, returned: unknown): FetchResult {
+  if (returned !== undefined) call.values.push(returned);
   try {
-    const returned = await entry.entity.fetch(entry.key, call);
-    if (returned !== undefined) call.values.push(returned);
     return { ok: true, batch: encodeValues(entry.key, call.values) };
   } catch (cause) {
-    const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
-    return { ok: false, code: 'FETCH_FAILED', error };
+    return failed(entry, cause);
   }
+}
+
+function failed(entry: KeyEntry, cause: unknown): FetchResult {
+  const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
+  return { ok: false, code: 'FETCH_FAILED', error };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
