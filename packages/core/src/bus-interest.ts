@@ -70,7 +70,8 @@ export class BusInterest {
   }
 
   #enqueue(subject: string, interest: Interest, step: () => Promise<void>): Promise<void> {
-    const done = interest.chain.then(step);
+    // Nothing pending: start at once rather than a turn later.
+    const done = interest.chain === IDLE ? step() : interest.chain.then(step);
     const settled: Promise<void> = done.then(
       () => this.#settle(subject, interest, settled),
       () => this.#settle(subject, interest, settled),

@@ -18,6 +18,7 @@ export interface SchedulerOptions {
 }
 
 interface Job {
+  id: string;
   keyString: KeyString;
   group: GroupId;
   running: boolean;
@@ -32,7 +33,8 @@ interface Job {
  * is never delivered after one fetched later.
  */
 export class FetchScheduler {
-  readonly #jobs = new Map<KeyString, Map<GroupId, Job>>();
+  /** Jobs by {@link jobId}: one flat map, as most keys have one group at a time. */
+  readonly #jobs = new Map<string, Job>();
   readonly #waiting = new Fifo<() => void>();
   readonly #calls = new Set<FetchCall>();
   #running = 0;
@@ -61,12 +63,11 @@ export class FetchScheduler {
 
   /** Asks for a fresh fetch of `keyString` for `group`. */
   request(keyString: KeyString, group: GroupId): void {
-    let groups = this.#jobs.get(keyString);
-    if (groups === undefined) this.#jobs.set(keyString, (groups = new Map()));
-    const job = groups.get(group);
+    const id = jobId(keyString, group);
+    const job = this.#jobs.get(id);
     if (job === undefined) {
-      const created: Job = { keyString, group, running: false, dirty: false };
-      groups.set(group, created);
+      const created: Job = { id, keyString, group, running: false, dirty: false };
+      this.#jobs.set(id, created);
       void this.#run(created);
     } else if (job.running) {
       job.dirty = true;
@@ -86,9 +87,7 @@ export class FetchScheduler {
         this.#release();
       }
     } while (job.dirty);
-    const groups = this.#jobs.get(job.keyString);
-    groups?.delete(job.group);
-    if (groups?.size === 0) this.#jobs.delete(job.keyString);
+    this.#jobs.delete(job.id);
   }
 
   async #fetchOnce(job: Job): Promise<void> {
@@ -175,6 +174,11 @@ export class FetchScheduler {
     ]);
     clearTimeout(timer);
   }
+}
+
+/** One string per (key, group); the group's length first, so no two pairs can share one. */
+function jobId(keyString: KeyString, group: GroupId): string {
+  return `${group.length}:${group}${keyString}`;
 }
 
 /** The values of a call: those sent through `ctx.send` first, then the returned one. */
