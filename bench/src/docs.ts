@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
@@ -51,6 +51,12 @@ const METHOD = `## How it works
   same broker. No test asserts a time.
 `;
 
+/** The hand-written reading of the figures (bench/analysis.md): why a goal is missed, with profiles. */
+function analysis(): string {
+  const file = new URL('../analysis.md', import.meta.url);
+  return existsSync(file) ? `${readFileSync(file, 'utf8').trim()}\n` : '';
+}
+
 export function writeDocs(input: { results: Results; scenarios: Scenario[]; sizes: Sizes; report: string; elapsed: number; argv: string[] }): void {
   const { results, scenarios, sizes, report, elapsed, argv } = input;
   const md = [
@@ -66,6 +72,7 @@ export function writeDocs(input: { results: Results; scenarios: Scenario[]; size
     '',
     report,
     '',
+    analysis(),
     METHOD,
   ].join('\n');
   writeFileSync(fileURLToPath(new URL('benchmarks.md', DOCS)), md);
