@@ -7,6 +7,7 @@ export interface OpenOptions {
   urls: string[];
   entity: string;
   count: number;
+  /** 'own': client i subscribes to id `first + i`; otherwise every client subscribes to `ids`. */
   own?: { first: number };
   ids?: string[];
   secrets?: string[];

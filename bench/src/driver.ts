@@ -6,19 +6,11 @@
 import { nowMs, sleep } from './clock.js';
 import { type Request, serve } from './ipc.js';
 import { Samples } from './stats.js';
-import { type Proto, WireClient } from './wire.js';
+import type { OpenOptions } from './driver-handle.js';
+import { WireClient } from './wire.js';
 
-interface OpenRequest {
-  proto: Proto;
-  urls: string[];
-  entity: string;
-  count: number;
-  /** 'own': client i subscribes to id `first + i`; otherwise every client subscribes to `ids`. */
-  own?: { first: number };
-  ids?: string[];
-  secrets?: string[];
-  concurrency: number;
-}
+/** What the orchestrator asks for (`OpenOptions`), with the concurrency filled in. */
+type OpenRequest = OpenOptions & { concurrency: number };
 
 let clients: WireClient[] = [];
 let recording = false;
