@@ -53,9 +53,9 @@ export class RedisLink {
   }
 
   #onMessage = (channel: Buffer, message: Buffer): void => {
-    const entry = this.#channels.get(channel.toString());
-    if (!entry) return;
     const subject = channel.toString();
+    const entry = this.#channels.get(subject);
+    if (!entry) return;
     for (const session of entry.sessions) session.deliver(subject, message);
   };
 
