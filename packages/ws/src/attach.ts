@@ -67,8 +67,13 @@ class WebSocketTransport implements WebSocketAttachment {
     socket.on('error', destroy);
     this.#admit(req).then(
       (admission) => {
-        if (typeof admission === 'number') rejectUpgrade(socket, admission);
-        else this.wss.handleUpgrade(req, socket, head, (ws) => this.#bind(ws, admission));
+        if (typeof admission === 'number') {
+          rejectUpgrade(socket, admission);
+          return;
+        }
+        // The 101 response and the first frames (v1's `connected`) leave in one write.
+        this.#corker.cork(socket);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.#bind(ws, admission));
       },
       () => rejectUpgrade(socket, 500),
     );
