@@ -27,10 +27,6 @@ export class BusInterest {
     return count;
   }
 
-  subjects(): IterableIterator<string> {
-    return this.#interests.keys();
-  }
-
   /**
    * Adds a holder. Returns `undefined` when the subscription is already confirmed and nothing
    * is pending, else a promise that resolves once the broker confirmed it and rejects if that

@@ -62,10 +62,6 @@ export class Connection implements Subscriber, ConnectionHandle {
     if (this.protocol === 'v1') this.#send(CONNECTED_FRAME);
   }
 
-  get subscriptionCount(): number {
-    return this.#subs.size;
-  }
-
   receive(data: string | Uint8Array): void {
     if (!this.#open) return;
     const text = typeof data === 'string' ? data : decoder.decode(data);
@@ -115,13 +111,7 @@ export class Connection implements Subscriber, ConnectionHandle {
       if (sub.lastSent === batch.fingerprint) return;
       sub.lastSent = batch.fingerprint;
     }
-    if (!this.#open || batch.values.length === 0) return;
-    const frames = batch.frames(this.protocol);
-    if (this.#outbox === undefined && !congested(this.socket, this.options)) {
-      for (const frame of frames) this.socket.send(frame);
-    } else {
-      this.#lagging().values(sub.keyString, frames);
-    }
+    if (batch.values.length > 0) this.#write(sub.keyString, batch.frames(this.protocol));
   }
 
   async #handle(message: ClientMessage): Promise<void> {
@@ -336,14 +326,21 @@ export class Connection implements Subscriber, ConnectionHandle {
   }
 
   #send(frame: string | Uint8Array): void {
-    if (!this.#open) return;
-    if (this.#outbox === undefined && !congested(this.socket, this.options)) this.socket.send(frame);
-    else this.#lagging().control(frame);
+    this.#write(undefined, [frame]);
   }
 
-  #lagging(): Outbox {
+  /**
+   * Writes straight to the socket while it keeps up; the first time it falls behind, the
+   * connection gets an outbox (backpressure), which then takes every write.
+   */
+  #write(key: string | undefined, frames: readonly (string | Uint8Array)[]): void {
+    if (!this.#open) return;
+    if (this.#outbox === undefined && !congested(this.socket, this.options)) {
+      for (const frame of frames) this.socket.send(frame);
+      return;
+    }
     this.#outbox ??= new Outbox(this.socket, this.options, this);
-    return this.#outbox;
+    this.#outbox.send(key, frames);
   }
 }
 

@@ -4,43 +4,28 @@ import type { EntityKey } from './keys.js';
 import type { ProtocolMode } from './protocol.js';
 
 /**
- * One value produced by a fetch, serialized at most once per protocol mode however many
- * connections it goes to.
+ * One value produced by a fetch. Its JSON is made once; its frames are built by
+ * {@link EncodedBatch}, once per protocol mode however many connections they go to.
  */
 export class EncodedValue {
   #json: string | undefined;
-  #legacy: string | Uint8Array | undefined;
-  #v1: string | undefined;
 
   constructor(
     private readonly value: unknown,
     private readonly prefix: string,
   ) {}
 
-  /** The frame for a connection in `mode`. Throws if the value cannot be serialized. */
-  frame(mode: ProtocolMode): string | Uint8Array {
-    return mode === 'legacy' ? this.legacyFrame() : this.v1Frame();
-  }
-
   /** Exactly the value's JSON, or the exact bytes of a string/Buffer (the Go library's frame). */
   legacyFrame(): string | Uint8Array {
-    if (this.#legacy === undefined) {
-      const v = this.value;
-      this.#legacy = typeof v === 'string' || v instanceof Uint8Array ? v : this.json();
-    }
-    return this.#legacy;
+    const v = this.value;
+    return typeof v === 'string' || v instanceof Uint8Array ? v : this.json();
   }
 
   v1Frame(): string {
-    this.#v1 ??= `${this.prefix}${this.json()}}`;
-    return this.#v1;
+    return `${this.prefix}${this.json()}}`;
   }
 
-  /** Validates serializability up front so a bad value fails its fetch, not a send. */
-  check(): void {
-    this.json();
-  }
-
+  /** The value as JSON (a string or bytes taken as JSON when they parse). Throws if it cannot be serialized. */
   json(): string {
     this.#json ??= toJson(this.value);
     return this.#json;
@@ -97,7 +82,7 @@ export function encodeValues(key: EntityKey, values: readonly unknown[]): Encode
   return new EncodedBatch(
     values.map((value) => {
       const encoded = new EncodedValue(value, prefix);
-      encoded.check();
+      encoded.json(); // a value that cannot be serialized fails its fetch, not a send
       return encoded;
     }),
   );

@@ -95,7 +95,12 @@ export class FetchScheduler {
     const members = entry?.groups.get(job.group);
     if (entry === undefined || members === undefined) return;
     let representative;
-    for (const sub of members) if (sub.state === 'active') representative = sub;
+    for (const sub of members) {
+      if (sub.state === 'active') {
+        representative = sub;
+        break;
+      }
+    }
     if (representative === undefined) return;
     const seq = ++this.#seq;
     this.started++;

@@ -23,8 +23,8 @@ const DEFAULT_MAX_SLOW_MS = 30_000;
  * connection with 4008).
  */
 export class Outbox {
-  /** Waiting frames by slot: a key for data, a unique slot for every other frame. Made on first use. */
-  #waiting: Map<string, readonly Frame[]> | undefined;
+  /** Waiting frames by slot: a key for data, a unique slot for every other frame. */
+  readonly #waiting = new Map<string, readonly Frame[]>();
   #waitingBytes = 0;
   #slowSince = 0;
   #nextSlot = 0;
@@ -35,44 +35,27 @@ export class Outbox {
     private readonly owner: { overflowed(): void },
   ) {}
 
-  /** Frames waiting (not yet handed to the socket). */
-  get waitingFrames(): number {
-    let count = 0;
-    for (const frames of this.#waiting?.values() ?? []) count += frames.length;
-    return count;
-  }
-
-  /** Sends one frame that is not a value (ack, error, connected): never conflated. */
-  control(frame: Frame): void {
-    if (this.#idle()) this.socket.send(frame);
-    else this.#wait(`\0${++this.#nextSlot}`, [frame]);
-  }
-
-  /** Sends the frames of one push for `key`; while congested they replace the key's older ones. */
-  values(key: KeyString, frames: readonly Frame[]): void {
-    if (this.#idle()) {
+  /**
+   * Sends `frames`: the frames of one push for `key`, which while congested replace the key's
+   * older ones, or (no key) one frame that is not a value (ack, error), never conflated.
+   */
+  send(key: KeyString | undefined, frames: readonly Frame[]): void {
+    if (this.#waiting.size === 0 && !this.#congested()) {
       for (const frame of frames) this.socket.send(frame);
     } else {
-      this.#wait(key, frames);
+      this.#wait(key ?? `\0${++this.#nextSlot}`, frames);
     }
   }
 
   /** The socket wrote out its buffer: send what waits, as far as the high-water mark allows. */
   drain(): void {
-    const waiting = this.#waiting;
-    if (waiting === undefined) return;
-    for (const [slot, frames] of waiting) {
+    for (const [slot, frames] of this.#waiting) {
       if (this.#congested()) return;
-      waiting.delete(slot);
+      this.#waiting.delete(slot);
       this.#waitingBytes -= size(frames);
       for (const frame of frames) this.socket.send(frame);
     }
     this.#slowSince = 0;
-  }
-
-  /** Nothing waits and the socket keeps up: frames can go straight out. */
-  #idle(): boolean {
-    return (this.#waiting === undefined || this.#waiting.size === 0) && !this.#congested();
   }
 
   #congested(): boolean {
@@ -80,7 +63,7 @@ export class Outbox {
   }
 
   #wait(slot: string, frames: readonly Frame[]): void {
-    const waiting = (this.#waiting ??= new Map());
+    const waiting = this.#waiting;
     const previous = waiting.get(slot);
     if (previous !== undefined) this.#waitingBytes -= size(previous);
     waiting.set(slot, frames); // a replaced key keeps its place in line
