@@ -60,10 +60,7 @@ if (missing.length === 0) process.exit(0);
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot || !isDebianLike()) {
-  console.error(
-    `ensure-test-deps: missing test dependencies. Install them with:\n` +
-      `  sudo apt-get install -y ${missing.join(' ')}`,
-  );
+  console.error(`ensure-test-deps: missing test dependencies. Install them with:\n  sudo apt-get install -y ${missing.join(' ')}`);
   process.exit(1);
 }
 

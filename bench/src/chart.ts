@@ -21,7 +21,7 @@ const COLORS: Record<string, string> = {
   'sio-redis': '#dc2626',
 };
 
-const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /**
  * A horizontal bar chart of ratios to the hand-written server (1.0 = the practical limit), one
@@ -42,7 +42,7 @@ export function renderChart(results: Results, scenarios: Scenario[]): string {
   for (const [scenario, metric, label] of CHARTED) {
     const spec = scenarios.find((s) => s.name === scenario)?.metrics.find((m) => m.key === metric);
     if (!spec || !results.runs.has(scenario)) continue;
-    out.push(`<text x="8" y="${y + 11}" font-weight="bold">${escape(label)}</text>`);
+    out.push(`<text x="8" y="${y + 11}" font-weight="bold">${escapeXml(label)}</text>`);
     out.push(`<text x="8" y="${y + 25}" fill="#555">${spec.better === 'lower' ? 'lower is better' : 'higher is better'}</text>`);
     for (const target of targets) {
       const ratio = results.ratio(scenario, target, metric);
@@ -50,7 +50,9 @@ export function renderChart(results: Results, scenarios: Scenario[]): string {
       const x1 = x(1);
       const x2 = x(ratio);
       const color = COLORS[target.id] ?? '#666';
-      out.push(`<rect x="${Math.min(x1, x2)}" y="${y}" width="${Math.max(1, Math.abs(x2 - x1))}" height="${bar - 2}" fill="${color}"><title>${escape(target.label)}: ${ratio.toFixed(2)}×</title></rect>`);
+      out.push(
+        `<rect x="${Math.min(x1, x2)}" y="${y}" width="${Math.max(1, Math.abs(x2 - x1))}" height="${bar - 2}" fill="${color}"><title>${escapeXml(target.label)}: ${ratio.toFixed(2)}×</title></rect>`,
+      );
       out.push(`<text x="${Math.max(x1, x2) + 4}" y="${y + 10}" font-size="10">${ratio.toFixed(2)}×</text>`);
       y += bar;
     }
@@ -61,7 +63,10 @@ export function renderChart(results: Results, scenarios: Scenario[]): string {
     axis.push(`<line x1="${x(tick)}" y1="42" x2="${x(tick)}" y2="${y}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`);
     axis.push(`<text x="${x(tick)}" y="38" text-anchor="middle" font-size="10">${tick}×</text>`);
   }
-  const legend = targets.map((t, i) => `<rect x="${left}" y="${y + 8 + i * 14}" width="10" height="10" fill="${COLORS[t.id]}"/><text x="${left + 14}" y="${y + 17 + i * 14}" font-size="11">${escape(t.label)}</text>`);
+  const legend = targets.map(
+    (t, i) =>
+      `<rect x="${left}" y="${y + 8 + i * 14}" width="10" height="10" fill="${COLORS[t.id]}"/><text x="${left + 14}" y="${y + 17 + i * 14}" font-size="11">${escapeXml(t.label)}</text>`,
+  );
   const height = y + 20 + targets.length * 14;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,

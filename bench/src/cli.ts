@@ -45,7 +45,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 function brief(figures: Record<string, number>): string {
-  return Object.entries(figures).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join(' ');
+  return Object.entries(figures)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
+    .join(' ');
 }
 
 async function runOne(driver: Driver, scenario: Scenario, target: TargetSpec, sizes: Sizes): Promise<Record<string, number> | string> {
@@ -78,7 +80,9 @@ async function main(): Promise<void> {
           const result = await runOne(driver, scenario, target, sizes);
           results.add(scenario.name, target.id, result);
           const secs = ((Date.now() - t0) / 1000).toFixed(1);
-          console.log(`[run ${run}/${sizes.runs}] ${scenario.name} ${target.id} (${secs} s): ${typeof result === 'string' ? `FAILED ${result.split('\n')[0]}` : brief(result)}`);
+          console.log(
+            `[run ${run}/${sizes.runs}] ${scenario.name} ${target.id} (${secs} s): ${typeof result === 'string' ? `FAILED ${result.split('\n')[0]}` : brief(result)}`,
+          );
         }
       }
     }

@@ -49,7 +49,12 @@ export class Deployment {
       await broker?.stop();
       throw (failed as PromiseRejectedResult).reason;
     }
-    return new Deployment(target, nodes.map((n) => n.rpc), nodes.map((n) => n.port), broker);
+    return new Deployment(
+      target,
+      nodes.map((n) => n.rpc),
+      nodes.map((n) => n.port),
+      broker,
+    );
   }
 
   /** WebSocket URL of each node, in node order. */
@@ -87,7 +92,9 @@ export class Deployment {
     await Promise.all(sets.map((set, node) => set.length && this.nodes[node]!.call({ t: 'update', batch: { entity, set, notify: [] } })));
     const ts = nowMs();
     this.onSend(sent, ts);
-    notifies.forEach((notify, node) => notify.length && this.nodes[node]!.post({ t: 'update', batch: { entity, set: [], notify } satisfies UpdateBatch }));
+    for (const [node, notify] of notifies.entries()) {
+      if (notify.length > 0) this.nodes[node]!.post({ t: 'update', batch: { entity, set: [], notify } satisfies UpdateBatch });
+    }
     return ts;
   }
 
@@ -138,8 +145,8 @@ function waitReady(child: ChildProcess, rpc: Rpc): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${rpc.name} not ready after 30 s`)), 30_000);
     child.on('message', (m: { t?: string; port?: number; error?: string }) => {
-      if (m.t === 'ready') (clearTimeout(timer), resolve(m.port ?? 0));
-      if (m.t === 'failed') (clearTimeout(timer), reject(new Error(`${rpc.name} failed to start: ${m.error}`)));
+      if (m.t === 'ready') clearTimeout(timer), resolve(m.port ?? 0);
+      if (m.t === 'failed') clearTimeout(timer), reject(new Error(`${rpc.name} failed to start: ${m.error}`));
     });
     void rpc.exited.then((code) => (clearTimeout(timer), reject(new Error(`${rpc.name} exited (${code}) before ready`))));
   });

@@ -57,7 +57,14 @@ function analysis(): string {
   return existsSync(file) ? `${readFileSync(file, 'utf8').trim()}\n` : '';
 }
 
-export function writeDocs(input: { results: Results; scenarios: Scenario[]; sizes: Sizes; report: string; elapsed: number; argv: string[] }): void {
+export function writeDocs(input: {
+  results: Results;
+  scenarios: Scenario[];
+  sizes: Sizes;
+  report: string;
+  elapsed: number;
+  argv: string[];
+}): void {
   const { results, scenarios, sizes, report, elapsed, argv } = input;
   const md = [
     '# Benchmarks',

@@ -100,7 +100,12 @@ async function converge(
   const stragglers = watched
     .filter((c) => c.open && !c.converged(expected))
     .slice(0, 5)
-    .map((c) => c.options.ids.map((id) => `${id}: has ${c.last.get(id) ?? 'nothing'}, expected ${expected[id] ?? 0}`).find((x) => !x.includes(`has ${expected[x.split(':')[0]!]}`)) + ` (frames: ${c.seen.join(' ')})`);
+    .map(
+      (c) =>
+        `${c.options.ids
+          .map((id) => `${id}: has ${c.last.get(id) ?? 'nothing'}, expected ${expected[id] ?? 0}`)
+          .find((x) => !x.includes(`has ${expected[x.split(':')[0]!]}`))} (frames: ${c.seen.join(' ')})`,
+    );
   return { ...count(), ms: nowMs() - started, stragglers };
 }
 
@@ -119,11 +124,14 @@ async function quiet(ms: number, timeoutMs: number): Promise<void> {
 }
 
 async function closeAll(): Promise<void> {
-  const closing = clients.map((c) => new Promise<void>((resolve) => {
-    if (c.ws.readyState === c.ws.CLOSED) return resolve();
-    c.ws.once('close', () => resolve());
-    c.ws.terminate();
-  }));
+  const closing = clients.map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        if (c.ws.readyState === c.ws.CLOSED) return resolve();
+        c.ws.once('close', () => resolve());
+        c.ws.terminate();
+      }),
+  );
   await Promise.race([Promise.all(closing), sleep(5_000)]);
   clients = [];
   sentAt.clear();

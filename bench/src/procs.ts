@@ -65,9 +65,7 @@ export function spawnNode(script: string, cpu: number, args: string[], nodeFlags
   installHooks();
   const file = fileURLToPath(new URL(`./${script}.ts`, import.meta.url));
   const nodeArgs = [...nodeFlags, '--conditions=@entity-sync/source', '--import', 'tsx', file, ...args];
-  const [cmd, cmdArgs] = pinning
-    ? ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+  const [cmd, cmdArgs] = pinning ? ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, cmdArgs as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
   live.add(child);
   child.once('exit', () => live.delete(child));

@@ -22,10 +22,7 @@ function header(metric: Metric): string {
 /** One markdown table per scenario: a row per target, a column per figure. */
 export function scenarioTable(results: Results, scenario: Scenario): string {
   const targets = results.targetsOf(scenario.name);
-  const lines = [
-    `| target | ${scenario.metrics.map(header).join(' | ')} |`,
-    `|---|${scenario.metrics.map(() => '---:').join('|')}|`,
-  ];
+  const lines = [`| target | ${scenario.metrics.map(header).join(' | ')} |`, `|---|${scenario.metrics.map(() => '---:').join('|')}|`];
   for (const target of targets) {
     const error = results.error(scenario.name, target.id);
     const cells = error

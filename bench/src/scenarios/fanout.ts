@@ -67,7 +67,13 @@ export const fanout: Scenario = {
   padBytes: 100,
   async run(ctx) {
     const { deployment, driver, sizes } = ctx;
-    await driver.open({ proto: ctx.target.impl === 'sio' ? 'sio' : 'es', urls: deployment.urls, entity: 'items', count: sizes.fanout.clients, ids: [ID] });
+    await driver.open({
+      proto: ctx.target.impl === 'sio' ? 'sio' : 'es',
+      urls: deployment.urls,
+      entity: 'items',
+      count: sizes.fanout.clients,
+      ids: [ID],
+    });
     await deployment.update('items', [ID], allNodes(deployment.nodes.length)); // warm-up
     await driver.converge(deployment.expected(), 30_000);
     const b = await burst(ctx);

@@ -31,7 +31,14 @@ export const fetchCalls: Scenario = {
     `per scope; then a burst of ${s.fetch.burst} notifies while a 20 ms shared fetch is in flight.`,
   metrics: [
     { key: 'shared', label: 'shared: fetches per node per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 2 },
-    { key: 'secret', label: 'secret: fetches per distinct secret per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 2 },
+    {
+      key: 'secret',
+      label: 'secret: fetches per distinct secret per notify (goal 1)',
+      unit: '',
+      better: 'lower',
+      noRatio: true,
+      digits: 2,
+    },
     { key: 'client', label: 'client: fetches per connection per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 2 },
     { key: 'burst', label: 'burst: fetches on the notifying node (goal <= 2)', unit: '', better: 'lower', noRatio: true, digits: 0 },
     { key: 'burstRemote', label: 'burst: fetches on the other node (goal <= 2)', unit: '', better: 'lower', noRatio: true, digits: 0 },

@@ -25,7 +25,13 @@ export const keys: Scenario = {
     const { deployment, driver, sizes } = ctx;
     const nodes = deployment.nodes.length;
     const n = sizes.keys.clients;
-    await driver.open({ proto: ctx.target.impl === 'sio' ? 'sio' : 'es', urls: deployment.urls, entity: 'items', count: n, own: { first: 0 } });
+    await driver.open({
+      proto: ctx.target.impl === 'sio' ? 'sio' : 'es',
+      urls: deployment.urls,
+      entity: 'items',
+      count: n,
+      own: { first: 0 },
+    });
     const routing: Routing = { servedBy: (id) => [Number(id) % nodes], notifier: (id, seq) => notifierOf(id, seq, nodes) };
     const crossing = new Array<number>(nodes).fill(0);
     const statsBefore = await deployment.stats();
@@ -71,7 +77,12 @@ export const keys: Scenario = {
  * entity-sync counts every bus message but its own echoes; a node should get exactly the ones
  * for its keys published by another node. The hand-written server counts unserved ones itself.
  */
-function unservedMessages(impl: string, before: Array<Record<string, number>>, after: Array<Record<string, number>>, crossing: number[]): number {
+function unservedMessages(
+  impl: string,
+  before: Array<Record<string, number>>,
+  after: Array<Record<string, number>>,
+  crossing: number[],
+): number {
   if (impl === 'sio') return NaN;
   if (impl === 'ws') return after.reduce((sum, s, i) => sum + (s['busUnserved'] ?? 0) - (before[i]!['busUnserved'] ?? 0), 0);
   if (after.length === 1) return 0;

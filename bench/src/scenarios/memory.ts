@@ -13,7 +13,14 @@ export const memory: Scenario = {
     `${s.memory.connections} clients connect (200 at a time) and subscribe to one key each; then, idle, ` +
     'the servers run a full GC and report RSS and heap (sum over nodes, minus the same reading before).',
   metrics: [
-    { key: 'connectPerSec', label: 'connect: connections + acked subscribe per second', unit: '/s', better: 'higher', goal: 0.9, digits: 0 },
+    {
+      key: 'connectPerSec',
+      label: 'connect: connections + acked subscribe per second',
+      unit: '/s',
+      better: 'higher',
+      goal: 0.9,
+      digits: 0,
+    },
     { key: 'rssPerConn', label: 'memory: RSS per connection', unit: 'KB', better: 'lower', goal: 1.3, digits: 1 },
     { key: 'heapPerConn', label: 'memory: heap per connection', unit: 'KB', better: 'lower', goal: 1.5, digits: 1 },
   ],
@@ -23,7 +30,13 @@ export const memory: Scenario = {
     const n = sizes.memory.connections;
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const before = await deployment.mem(true);
-    const { ms } = await driver.open({ proto: target.impl === 'sio' ? 'sio' : 'es', urls: deployment.urls, entity: 'items', count: n, own: { first: 0 } });
+    const { ms } = await driver.open({
+      proto: target.impl === 'sio' ? 'sio' : 'es',
+      urls: deployment.urls,
+      entity: 'items',
+      count: n,
+      own: { first: 0 },
+    });
     await sleep(500);
     const after = await deployment.mem(true);
     return {

@@ -27,7 +27,11 @@ async function phase(ctx: ScenarioContext, ids: string[], except: number[], upda
 }
 
 /** 1: the slow client ends with the latest value of every key; 2: closed with 4008; 0: neither. */
-function outcome(state: { last: Record<string, number>; closeCode: number | null; open: boolean }, expected: Record<string, number>, ids: string[]): number {
+function outcome(
+  state: { last: Record<string, number>; closeCode: number | null; open: boolean },
+  expected: Record<string, number>,
+  ids: string[],
+): number {
   if (!state.open) return state.closeCode === 4008 ? 2 : 0;
   return ids.every((id) => (state.last[id] ?? -1) >= (expected[id] ?? 0)) ? 1 : 0;
 }

@@ -50,13 +50,14 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
     counters[`fetch.${name}`] = 0;
     sync.registerEntity(name, {
       scope,
-      fetch: delayMs === 0
-        ? (key) => (counters[`fetch.${name}`]!++, probe(key.id, store.get(key.id)))
-        : async (key) => {
-            counters[`fetch.${name}`]!++;
-            await sleep(delayMs);
-            return store.get(key.id);
-          },
+      fetch:
+        delayMs === 0
+          ? (key) => (counters[`fetch.${name}`]!++, probe(key.id, store.get(key.id)))
+          : async (key) => {
+              counters[`fetch.${name}`]!++;
+              await sleep(delayMs);
+              return store.get(key.id);
+            },
     });
   }
   await sync.ready();
@@ -74,7 +75,12 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
     },
     stats() {
       const s = sync.stats();
-      return { ...counters, busReceived: s.busMessagesReceived, busPublished: s.busMessagesPublished, busSubscriptions: s.busSubscriptions };
+      return {
+        ...counters,
+        busReceived: s.busMessagesReceived,
+        busPublished: s.busMessagesPublished,
+        busSubscriptions: s.busSubscriptions,
+      };
     },
     async close() {
       await transport.close();

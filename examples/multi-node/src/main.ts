@@ -42,10 +42,7 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  const [a, b] = await Promise.all([
-    startNode('A', portFromEnv('PORT_A', 3001)),
-    startNode('B', portFromEnv('PORT_B', 3002)),
-  ]);
+  const [a, b] = await Promise.all([startNode('A', portFromEnv('PORT_A', 3001)), startNode('B', portFromEnv('PORT_B', 3002))]);
   console.log(`[main] ready: node A on port ${a}, node B on port ${b}. Try:`);
   console.log(`  pnpm --filter @entity-sync/example-multi-node watch     # a client on node B (falls back to A)`);
   console.log(`  curl -X POST -d '{"title":"hello from A"}' http://127.0.0.1:${a}/api/items/2`);

@@ -151,7 +151,11 @@ describe('errors', () => {
     socket.open();
     const seen: unknown[] = [];
     const keyErrors: ClientError[] = [];
-    client.subscribe(items('1'), (v) => seen.push(v), (e) => keyErrors.push(e));
+    client.subscribe(
+      items('1'),
+      (v) => seen.push(v),
+      (e) => keyErrors.push(e),
+    );
     await Promise.resolve();
     const ref = socket.sent[0]!.ref;
     socket.receive({ type: 'error', ref, code: 'FORBIDDEN', message: 'no', entity: 'items', id: '1' });
@@ -192,7 +196,11 @@ describe('errors', () => {
     const socket = start();
     socket.open();
     const keyErrors: string[] = [];
-    client.subscribe(items('1'), () => {}, (e) => keyErrors.push(e.code));
+    client.subscribe(
+      items('1'),
+      () => {},
+      (e) => keyErrors.push(e.code),
+    );
     await Promise.resolve();
     socket.receive({ type: 'error', ref: 1, code: 'UNAVAILABLE', message: 'bus down', entity: 'items', id: '1' });
     expect(keyErrors).toEqual(['UNAVAILABLE']);
@@ -205,7 +213,11 @@ describe('errors', () => {
     const socket = start();
     socket.open();
     const keyErrors: string[] = [];
-    client.subscribe(items('1'), () => {}, (e) => keyErrors.push(e.code));
+    client.subscribe(
+      items('1'),
+      () => {},
+      (e) => keyErrors.push(e.code),
+    );
     await Promise.resolve();
     socket.receive({ type: 'error', ref: 1, code: 'BAD_MESSAGE', message: 'bad' });
     expect(errors.map((e) => [e.code, e.key])).toEqual([['BAD_MESSAGE', undefined]]);
@@ -216,7 +228,11 @@ describe('errors', () => {
     const socket = start();
     socket.open();
     const keyErrors: string[] = [];
-    client.subscribe(items('1'), () => {}, (e) => keyErrors.push(e.code));
+    client.subscribe(
+      items('1'),
+      () => {},
+      (e) => keyErrors.push(e.code),
+    );
     await Promise.resolve();
     socket.ackLast();
     socket.receive({ type: 'error', code: 'FORBIDDEN', message: 'no', entity: 'items', id: '1' });
@@ -244,11 +260,19 @@ describe('errors', () => {
   it('hands a late watcher the held error of its key', async () => {
     const socket = start();
     socket.open();
-    client.subscribe(items('1'), () => {}, () => {});
+    client.subscribe(
+      items('1'),
+      () => {},
+      () => {},
+    );
     await Promise.resolve();
     socket.receive({ type: 'error', ref: 1, code: 'FETCH_FAILED', message: 'x', entity: 'items', id: '1' });
     const late: string[] = [];
-    client.subscribe(items('1'), () => {}, (e) => late.push(e.code));
+    client.subscribe(
+      items('1'),
+      () => {},
+      (e) => late.push(e.code),
+    );
     await Promise.resolve();
     expect(late).toEqual(['FETCH_FAILED']);
   });

@@ -40,11 +40,7 @@ export interface Client<E extends EntityMap = EntityMap> {
    * share one server subscription; the returned function stops this watcher (idempotent).
    * Per-key errors go to `onError`, or to the `error` event when it is absent.
    */
-  subscribe<N extends EntityName<E>>(
-    key: EntityKey<N>,
-    listener: Listener<E[N], N>,
-    onError?: (error: ClientError) => void,
-  ): () => void;
+  subscribe<N extends EntityName<E>>(key: EntityKey<N>, listener: Listener<E[N], N>, onError?: (error: ClientError) => void): () => void;
   /** The key's values as an async iterator; leaving the loop unsubscribes. */
   watch<N extends EntityName<E>>(key: EntityKey<N>, options?: WatchOptions): AsyncIterableIterator<E[N] | null>;
   /** Sends a new secret now (or on the next connection); the server re-authorizes and re-fetches every key. `null` clears it. */
@@ -104,11 +100,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     this.connect();
   }
 
-  subscribe<N extends EntityName<E>>(
-    key: EntityKey<N>,
-    listener: Listener<E[N], N>,
-    onError?: (error: ClientError) => void,
-  ): () => void {
+  subscribe<N extends EntityName<E>>(key: EntityKey<N>, listener: Listener<E[N], N>, onError?: (error: ClientError) => void): () => void {
     if (typeof key?.entity !== 'string' || typeof key.id !== 'string') {
       throw new TypeError('subscribe: key must be { entity: string, id: string }');
     }
@@ -260,7 +252,10 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       this.toUnsubscribe = [];
       this.toSubscribe.clear();
       this.sendKeys('unsubscribe', unsubscribe);
-      this.sendKeys('subscribe', subscribe.map((s) => s.key));
+      this.sendKeys(
+        'subscribe',
+        subscribe.map((s) => s.key),
+      );
     });
   }
 

@@ -68,10 +68,14 @@ export function watchKey<T>(
       finish();
     }
   };
-  const stop = client.subscribe(key, (value: T | null) => {
-    values.push(value);
-    wake();
-  }, onError);
+  const stop = client.subscribe(
+    key,
+    (value: T | null) => {
+      values.push(value);
+      wake();
+    },
+    onError,
+  );
   const offState = client.on('state', (state) => state === 'closed' && finish());
   if (options.signal?.aborted || client.isClosed()) finish();
   else options.signal?.addEventListener('abort', finish);

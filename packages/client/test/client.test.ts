@@ -249,9 +249,7 @@ describe('types', () => {
       expectTypeOf(item).toEqualTypeOf<Entities['items'] | null>();
       expectTypeOf(meta.key.entity).toEqualTypeOf<'items'>();
     });
-    expectTypeOf(client.watch({ entity: 'secrets', id: 'x' })).toEqualTypeOf<
-      AsyncIterableIterator<Entities['secrets'] | null>
-    >();
+    expectTypeOf(client.watch({ entity: 'secrets', id: 'x' })).toEqualTypeOf<AsyncIterableIterator<Entities['secrets'] | null>>();
     expectTypeOf(client.subscribe).returns.toEqualTypeOf<() => void>();
     expectTypeOf(client.close).returns.toEqualTypeOf<Promise<void>>();
     const compileOnly = () => {

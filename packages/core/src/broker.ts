@@ -55,9 +55,5 @@ export interface BrokerSession {
 }
 
 export function isBroker(value: unknown): value is Broker {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { connect?: unknown }).connect === 'function'
-  );
+  return typeof value === 'object' && value !== null && typeof (value as { connect?: unknown }).connect === 'function';
 }

@@ -119,7 +119,10 @@ export class Connection implements Subscriber, ConnectionHandle {
       case 'subscribe':
         return this.#reply(message.ref, await Promise.all(message.keys.map((k) => this.#subscribeEntry(k))));
       case 'unsubscribe':
-        return this.#reply(message.ref, message.keys.map((k) => this.#unsubscribeEntry(k)));
+        return this.#reply(
+          message.ref,
+          message.keys.map((k) => this.#unsubscribeEntry(k)),
+        );
       case 'secret':
         this.#setSecret(message.secret);
         return this.#reply(message.ref, []);

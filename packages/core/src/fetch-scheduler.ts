@@ -1,14 +1,12 @@
 import { type EncodedBatch, encodeValues } from './encode.js';
 import { EntitySyncError } from './errors.js';
 import type { KeyString } from './keys.js';
-import type { GroupId } from './subscription.js';
+import type { GroupId, Subscription } from './subscription.js';
 import type { KeyEntry, SubscriptionIndex } from './subscription-index.js';
 import { FetchCall } from './fetch-call.js';
 import { Fifo } from './fifo.js';
 
-export type FetchResult =
-  | { ok: true; batch: EncodedBatch }
-  | { ok: false; code: 'FETCH_FAILED' | 'FETCH_TIMEOUT'; error: EntitySyncError };
+export type FetchResult = { ok: true; batch: EncodedBatch } | { ok: false; code: 'FETCH_FAILED' | 'FETCH_TIMEOUT'; error: EntitySyncError };
 
 export interface SchedulerOptions {
   maxConcurrent: number;
@@ -94,7 +92,7 @@ export class FetchScheduler {
     const entry = this.index.get(job.keyString);
     const members = entry?.groups.get(job.group);
     if (entry === undefined || members === undefined) return;
-    let representative;
+    let representative: Subscription | undefined;
     for (const sub of members) {
       if (sub.state === 'active') {
         representative = sub;

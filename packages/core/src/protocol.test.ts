@@ -29,7 +29,10 @@ describe.each(MODES)('parseClientMessage (%s)', (mode) => {
   it('parses the three actions', () => {
     expect(ok({ action: 'subscribe', body: items100 }, mode)).toEqual({ action: 'subscribe', keys: [{ ok: true, key: items100 }] });
     expect(ok({ action: 'unsubscribe', body: items100 }, mode)).toEqual({ action: 'unsubscribe', keys: [{ ok: true, key: items100 }] });
-    expect(ok({ action: 'secret', body: 'my-super-secret-secret-123' }, mode)).toEqual({ action: 'secret', secret: 'my-super-secret-secret-123' });
+    expect(ok({ action: 'secret', body: 'my-super-secret-secret-123' }, mode)).toEqual({
+      action: 'secret',
+      secret: 'my-super-secret-secret-123',
+    });
   });
 
   it('resets the secret with a null or missing body', () => {
@@ -45,7 +48,10 @@ describe.each(MODES)('parseClientMessage (%s)', (mode) => {
 
   it('rejects JSON that is not an object, except null', () => {
     for (const text of ['[]', '[{"action":"subscribe"}]', '42', '"subscribe"', 'true', 'false']) {
-      expect(parseClientMessage(text, mode)).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'message must be a JSON object' } });
+      expect(parseClientMessage(text, mode)).toEqual({
+        ok: false,
+        error: { code: 'BAD_MESSAGE', message: 'message must be a JSON object' },
+      });
     }
   });
 
@@ -61,7 +67,10 @@ describe.each(MODES)('parseClientMessage (%s)', (mode) => {
     expect(parse({ action: 'dance' }, mode)).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'unknown action "dance"' } });
     expect(parse({ action: 'Subscribe', body: items100 }, mode)).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE' } });
     for (const action of [5, true, {}, ['subscribe']]) {
-      expect(parse({ action, body: items100 }, mode)).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'action must be a string' } });
+      expect(parse({ action, body: items100 }, mode)).toEqual({
+        ok: false,
+        error: { code: 'BAD_MESSAGE', message: 'action must be a string' },
+      });
     }
   });
 
@@ -84,17 +93,26 @@ describe.each(MODES)('parseClientMessage (%s)', (mode) => {
 
   it('rejects a wrong-typed secret body', () => {
     for (const body of [42, true, {}, ['a']]) {
-      expect(parse({ action: 'secret', body }, mode)).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'secret body must be a string or null' } });
+      expect(parse({ action: 'secret', body }, mode)).toEqual({
+        ok: false,
+        error: { code: 'BAD_MESSAGE', message: 'secret body must be a string or null' },
+      });
     }
   });
 
   it('accepts a secret of 8 KiB and rejects a longer one', () => {
-    expect(ok({ action: 'secret', body: 's'.repeat(MAX_SECRET_LENGTH) }, mode)).toEqual({ action: 'secret', secret: 's'.repeat(MAX_SECRET_LENGTH) });
+    expect(ok({ action: 'secret', body: 's'.repeat(MAX_SECRET_LENGTH) }, mode)).toEqual({
+      action: 'secret',
+      secret: 's'.repeat(MAX_SECRET_LENGTH),
+    });
     expect(parse({ action: 'secret', body: 's'.repeat(MAX_SECRET_LENGTH + 1) }, mode)).toEqual({
       ok: false,
       error: { code: 'INVALID_SECRET', message: 'secret must be at most 8192 characters' },
     });
-    expect(parse({ action: 'secret', body: 'é'.repeat(MAX_SECRET_LENGTH + 1) }, mode)).toMatchObject({ ok: false, error: { code: 'INVALID_SECRET' } });
+    expect(parse({ action: 'secret', body: 'é'.repeat(MAX_SECRET_LENGTH + 1) }, mode)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_SECRET' },
+    });
   });
 
   it('reports an invalid key in the entry, echoing what is known', () => {
@@ -110,7 +128,12 @@ describe.each(MODES)('parseClientMessage (%s)', (mode) => {
     for (const entity of ['', 'it.ems', 'items/x', 'ité', 'a b', 'a*', 'x'.repeat(65)]) {
       expect(entry({ entity, id: '1' })).toMatchObject({ ok: false, problem: 'entity must match ^[A-Za-z0-9_-]{1,64}$', id: '1' });
     }
-    expect(entry({ entity: 'it.ems', id: '1' })).toEqual({ ok: false, problem: 'entity must match ^[A-Za-z0-9_-]{1,64}$', entity: 'it.ems', id: '1' });
+    expect(entry({ entity: 'it.ems', id: '1' })).toEqual({
+      ok: false,
+      problem: 'entity must match ^[A-Za-z0-9_-]{1,64}$',
+      entity: 'it.ems',
+      id: '1',
+    });
     expect(entry({ entity: 'x'.repeat(64), id: '1' })).toEqual({ ok: true, key: { entity: 'x'.repeat(64), id: '1' } });
   });
 
@@ -122,7 +145,7 @@ describe.each(MODES)('parseClientMessage (%s)', (mode) => {
     for (const id of ['', 'a'.repeat(256), 'é'.repeat(128), '😀'.repeat(64), 'a.b', '*', '>', ' ', '/']) {
       expect(entry(id)).toEqual({ ok: true, key: { entity: 'items', id } });
     }
-    for (const id of ['a'.repeat(257), 'é'.repeat(129), 'a'.repeat(255) + 'é', '😀'.repeat(64) + 'a']) {
+    for (const id of ['a'.repeat(257), 'é'.repeat(129), `${'a'.repeat(255)}é`, `${'😀'.repeat(64)}a`]) {
       expect(entry(id)).toEqual({ ok: false, problem: 'id must be at most 256 bytes', entity: 'items', id });
     }
     // A huge id is echoed truncated.
@@ -196,9 +219,15 @@ describe('parseClientMessage: batches and refs', () => {
   it('v1 keeps a string or finite number ref, on success and on error', () => {
     for (const ref of [1, 0, -3.5, 'abc', '', 'r'.repeat(128)]) {
       expect(ok({ action: 'subscribe', body: items100, ref })).toEqual({ action: 'subscribe', keys: [{ ok: true, key: items100 }], ref });
-      expect(parse({ action: 'dance', ref })).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'unknown action "dance"', ref } });
+      expect(parse({ action: 'dance', ref })).toEqual({
+        ok: false,
+        error: { code: 'BAD_MESSAGE', message: 'unknown action "dance"', ref },
+      });
       expect(parse({ action: 'subscribe', ref })).toMatchObject({ ok: false, error: { code: 'BAD_MESSAGE', ref } });
-      expect(parse({ action: 'secret', body: 'x'.repeat(MAX_SECRET_LENGTH + 1), ref })).toMatchObject({ ok: false, error: { code: 'INVALID_SECRET', ref } });
+      expect(parse({ action: 'secret', body: 'x'.repeat(MAX_SECRET_LENGTH + 1), ref })).toMatchObject({
+        ok: false,
+        error: { code: 'INVALID_SECRET', ref },
+      });
       expect(ok({ hello: 'world', ref })).toEqual({ action: 'passthrough', message: { hello: 'world', ref }, ref });
     }
     expect(ok({ REF: 9, action: 'secret', body: 'x' })).toEqual({ action: 'secret', secret: 'x', ref: 9 });
@@ -219,7 +248,10 @@ describe('parseClientMessage: batches and refs', () => {
 
   it('legacy ignores ref like any unknown field (Go has no such field)', () => {
     for (const ref of [1, 'abc', {}, true, 'r'.repeat(129)]) {
-      expect(ok({ action: 'subscribe', body: items100, ref }, 'legacy')).toEqual({ action: 'subscribe', keys: [{ ok: true, key: items100 }] });
+      expect(ok({ action: 'subscribe', body: items100, ref }, 'legacy')).toEqual({
+        action: 'subscribe',
+        keys: [{ ok: true, key: items100 }],
+      });
     }
     expect(ok({ hello: 'world', ref: {} }, 'legacy')).toEqual({ action: 'passthrough', message: { hello: 'world', ref: {} } });
   });
@@ -243,7 +275,11 @@ describe('parseClientMessage: properties', () => {
     const anyValue = fc.oneof(fc.jsonValue(), fc.constantFrom('subscribe', 'unsubscribe', 'secret', 'items'));
     const key = fc.dictionary(field, anyValue);
     const message = fc.record(
-      { action: fc.oneof(anyValue, fc.constantFrom('subscribe', 'unsubscribe', 'secret')), body: fc.oneof(anyValue, key, fc.array(key)), ref: anyValue },
+      {
+        action: fc.oneof(anyValue, fc.constantFrom('subscribe', 'unsubscribe', 'secret')),
+        body: fc.oneof(anyValue, key, fc.array(key)),
+        ref: anyValue,
+      },
       { requiredKeys: [] },
     );
     fc.assert(

@@ -39,9 +39,7 @@ export type ClientMessage =
   | { action: 'passthrough'; message: unknown; ref?: Ref };
 
 /** One key of a subscribe/unsubscribe body: valid, or the reason it is not. */
-export type KeyEntry =
-  | { ok: true; key: EntityKey }
-  | { ok: false; problem: string; entity?: string; id?: string };
+export type KeyEntry = { ok: true; key: EntityKey } | { ok: false; problem: string; entity?: string; id?: string };
 
 export interface ParseError {
   code: WireErrorCode;
@@ -152,10 +150,7 @@ function fieldOf(value: Record<string, unknown>, name: string): unknown {
 }
 
 function isRef(value: unknown): value is Ref {
-  return (
-    (typeof value === 'string' && value.length <= MAX_REF_LENGTH) ||
-    (typeof value === 'number' && Number.isFinite(value))
-  );
+  return (typeof value === 'string' && value.length <= MAX_REF_LENGTH) || (typeof value === 'number' && Number.isFinite(value));
 }
 
 function fail(code: WireErrorCode, message: string, ref?: unknown): ParseResult {

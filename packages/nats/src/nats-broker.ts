@@ -70,10 +70,7 @@ function ownConnectionBroker(options: NatsBrokerServersOptions, settings: Settin
   return broker satisfies Broker;
 }
 
-function sharedConnectionBroker(
-  options: NatsBrokerConnectionOptions,
-  settings: Settings,
-): Broker {
+function sharedConnectionBroker(options: NatsBrokerConnectionOptions, settings: Settings): Broker {
   let link: NatsLink | undefined;
   let sessions = 0;
   const broker = {

@@ -23,15 +23,13 @@ export interface NatsConnectionLike {
   /** Queues a message; while reconnecting, the client library buffers it. */
   publish(subject: string, data?: Uint8Array): void;
   /** Subscribes with a callback (the broker never iterates subscriptions). */
-  subscribe(
-    subject: string,
-    opts: { callback(err: Error | null, msg: NatsMsgLike): void },
-  ): NatsSubscriptionLike;
+  subscribe(subject: string, opts: { callback(err: Error | null, msg: NatsMsgLike): void }): NatsSubscriptionLike;
   /** Round trip to the server: resolves once everything sent before it was processed. */
   flush(): Promise<void>;
   /** Connection status events, until the connection closes. */
   status(): AsyncIterable<NatsStatusLike>;
   /** Resolves (with an error if it failed) once the connection is closed for good. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the signature of nats.js
   closed(): Promise<void | Error>;
   close(): Promise<void>;
   isClosed(): boolean;

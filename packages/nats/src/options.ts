@@ -25,9 +25,7 @@ export interface NatsBrokerCommonOptions {
  * The broker opens and owns one NATS connection per session (per bridge). Every other field
  * is passed to `connect()` of the `nats` package.
  */
-export interface NatsBrokerServersOptions
-  extends NatsBrokerCommonOptions,
-    Omit<ConnectionOptions, 'servers'> {
+export interface NatsBrokerServersOptions extends NatsBrokerCommonOptions, Omit<ConnectionOptions, 'servers'> {
   /** One server URL or several (the servers of a cluster), e.g. `nats://127.0.0.1:4222`. */
   servers: string | string[];
   /** Reconnect attempts per server. @default -1 (forever) */

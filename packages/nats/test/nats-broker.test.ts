@@ -53,8 +53,6 @@ describe('options', () => {
   });
 
   it('rejects a bad maxBufferedBytes', () => {
-    expect(() => createNatsBroker({ servers: natsUrl, maxBufferedBytes: -1 })).toThrow(
-      /maxBufferedBytes/,
-    );
+    expect(() => createNatsBroker({ servers: natsUrl, maxBufferedBytes: -1 })).toThrow(/maxBufferedBytes/);
   });
 });

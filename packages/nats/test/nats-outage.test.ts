@@ -17,9 +17,7 @@ describe('nats', () => {
     const a = await outage.probe(createNatsBroker({ servers: server.url, maxBufferedBytes: 1_000 }));
     await server.stop();
     await vi.waitFor(() => expect(a.statuses).toEqual(['down']), wait);
-    const results = await Promise.allSettled(
-      Array.from({ length: 10 }, () => a.publish('t-bound.items.YQ', 'x'.repeat(200))),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => a.publish('t-bound.items.YQ', 'x'.repeat(200))));
     const rejected = results.filter((r) => r.status === 'rejected');
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
     for (const r of rejected) {

@@ -1,11 +1,6 @@
 import { once } from 'node:events';
 import { Cluster, Redis } from 'ioredis';
-import type {
-  RedisBrokerClientOptions,
-  RedisBrokerClusterOptions,
-  RedisBrokerUrlOptions,
-  RedisClient,
-} from './options.js';
+import type { RedisBrokerClientOptions, RedisBrokerClusterOptions, RedisBrokerUrlOptions, RedisClient } from './options.js';
 
 /** Publisher and subscriber of one link, and which of them the broker must close. */
 export interface ClientPair {
@@ -65,9 +60,7 @@ export function adoptClients(options: RedisBrokerClientOptions): Promise<ClientP
   const { publisher } = options;
   if (options.subscriber) return connectAll({ publisher, subscriber: options.subscriber, owned: [] });
   const subscriber =
-    publisher instanceof Cluster
-      ? publisher.duplicate(undefined, { shardedSubscribers: options.sharded ?? false })
-      : publisher.duplicate();
+    publisher instanceof Cluster ? publisher.duplicate(undefined, { shardedSubscribers: options.sharded ?? false }) : publisher.duplicate();
   return connectAll({ publisher, subscriber, owned: [subscriber] });
 }
 

@@ -47,10 +47,7 @@ export interface RedisBrokerClientOptions extends RedisBrokerCommonOptions {
   subscriber?: RedisClient;
 }
 
-export type RedisBrokerOptions =
-  | RedisBrokerUrlOptions
-  | RedisBrokerClusterOptions
-  | RedisBrokerClientOptions;
+export type RedisBrokerOptions = RedisBrokerUrlOptions | RedisBrokerClusterOptions | RedisBrokerClientOptions;
 
 export const DEFAULT_MAX_PENDING_PUBLISHES = 10_000;
 

@@ -1,17 +1,6 @@
 import type { Broker, BrokerHandlers, BrokerSession } from '@entity-sync/core';
-import {
-  adoptClients,
-  type ClientPair,
-  closeOwned,
-  openCluster,
-  openStandalone,
-} from './clients.js';
-import {
-  DEFAULT_MAX_PENDING_PUBLISHES,
-  type RedisBrokerClientOptions,
-  type RedisBrokerOptions,
-  validateOptions,
-} from './options.js';
+import { adoptClients, type ClientPair, closeOwned, openCluster, openStandalone } from './clients.js';
+import { DEFAULT_MAX_PENDING_PUBLISHES, type RedisBrokerClientOptions, type RedisBrokerOptions, validateOptions } from './options.js';
 import { RedisLink } from './redis-link.js';
 import { RedisSession } from './redis-session.js';
 
@@ -34,8 +23,7 @@ export function createRedisBroker(options: RedisBrokerOptions): Broker {
   const sharded = options.sharded ?? false;
   const max = options.maxPendingPublishes ?? DEFAULT_MAX_PENDING_PUBLISHES;
   if ('publisher' in options) return sharedClientsBroker(options, sharded, max);
-  const open = (): Promise<ClientPair> =>
-    'cluster' in options ? openCluster(options) : openStandalone(options);
+  const open = (): Promise<ClientPair> => ('cluster' in options ? openCluster(options) : openStandalone(options));
   const broker = {
     async connect(handlers: BrokerHandlers): Promise<BrokerSession> {
       const pair = await open();

@@ -14,7 +14,7 @@ interface Channel {
 }
 
 // ioredis types its listeners as `(...args: any[]) => void`.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the listener type ioredis declares
 type Listener = (...args: any[]) => void;
 
 /**

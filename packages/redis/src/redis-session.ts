@@ -1,9 +1,4 @@
-import {
-  type BrokerHandlers,
-  type BrokerSession,
-  type BrokerStatus,
-  EntitySyncError,
-} from '@entity-sync/core';
+import { type BrokerHandlers, type BrokerSession, type BrokerStatus, EntitySyncError } from '@entity-sync/core';
 import type { LinkSession, RedisLink } from './redis-link.js';
 
 /** One bridge's session on a {@link RedisLink}: its own set of subscribed channels. */

@@ -7,9 +7,7 @@ const redisUrl = inject('redisUrl');
 
 describe('own connections per session', () => {
   brokerConformance('redis { url }', () => createRedisBroker({ url: redisUrl }));
-  brokerConformance('redis { url, sharded } (SSUBSCRIBE on a single server)', () =>
-    createRedisBroker({ url: redisUrl, sharded: true }),
-  );
+  brokerConformance('redis { url, sharded } (SSUBSCRIBE on a single server)', () => createRedisBroker({ url: redisUrl, sharded: true }));
 });
 
 describe('user-passed clients shared by sessions', () => {
@@ -23,12 +21,8 @@ describe('user-passed clients shared by sessions', () => {
     await Promise.all([publisher.quit(), subscriber.quit()]);
   });
 
-  brokerConformance('redis { publisher, subscriber }', () =>
-    createRedisBroker({ publisher, subscriber }),
-  );
-  brokerConformance('redis { publisher } (subscriber duplicated)', () =>
-    createRedisBroker({ publisher }),
-  );
+  brokerConformance('redis { publisher, subscriber }', () => createRedisBroker({ publisher, subscriber }));
+  brokerConformance('redis { publisher } (subscriber duplicated)', () => createRedisBroker({ publisher }));
 
   it('leaves user clients open when sessions close', async () => {
     const session = await createRedisBroker({ publisher, subscriber }).connect({ message: () => {} });
@@ -48,9 +42,7 @@ describe('3-master Redis Cluster, sharded pub/sub', () => {
     await cluster?.stop();
   });
 
-  brokerConformance('redis cluster { cluster, sharded }', () =>
-    createRedisBroker({ cluster: cluster.nodes, sharded: true }),
-  );
+  brokerConformance('redis cluster { cluster, sharded }', () => createRedisBroker({ cluster: cluster.nodes, sharded: true }));
 
   describe('with user-passed Cluster clients', () => {
     let publisher: Cluster;
@@ -60,20 +52,14 @@ describe('3-master Redis Cluster, sharded pub/sub', () => {
     afterAll(async () => {
       await publisher.quit();
     });
-    brokerConformance('redis cluster { publisher: Cluster, sharded }', () =>
-      createRedisBroker({ publisher, sharded: true }),
-    );
+    brokerConformance('redis cluster { publisher: Cluster, sharded }', () => createRedisBroker({ publisher, sharded: true }));
   });
 });
 
 describe('options', () => {
   it('rejects mixed modes and bad values', () => {
-    expect(() => createRedisBroker({ url: redisUrl, cluster: [] } as never)).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
-    );
+    expect(() => createRedisBroker({ url: redisUrl, cluster: [] } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
     expect(() => createRedisBroker({ publisher: {} as never })).toThrow(/ioredis client/);
-    expect(() => createRedisBroker({ url: redisUrl, maxPendingPublishes: 0 })).toThrow(
-      /maxPendingPublishes/,
-    );
+    expect(() => createRedisBroker({ url: redisUrl, maxPendingPublishes: 0 })).toThrow(/maxPendingPublishes/);
   });
 });

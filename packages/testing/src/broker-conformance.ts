@@ -37,11 +37,7 @@ export const AWKWARD_IDS = ['a', 'a.b', 'a.*', '*', '>', 'a >', ' ', '', 'x\ty',
  * unsubscribe, idempotence, exact subjects, own publishes, close, outage and recovery.
  * Call it at the top level of a test file; `makeFixture` runs before each test.
  */
-export function brokerConformance(
-  name: string,
-  makeFixture: MakeFixture,
-  options: ConformanceOptions = {},
-): void {
+export function brokerConformance(name: string, makeFixture: MakeFixture, options: ConformanceOptions = {}): void {
   const wait = { timeout: options.timeoutMs ?? 5_000, interval: 5 };
   let fixture: ConformanceFixture;
   let probes: BrokerProbe[];
@@ -78,7 +74,7 @@ export function brokerConformance(
       await Promise.all(parallel.map((s, i) => b.publish(s, `p${i}`)));
       await vi.waitFor(() => expect(a.messages).toHaveLength(70), wait);
       for (let i = 0; i < 20; i++) expect(a.texts(subject(`seq-${i}`))).toEqual([`m${i}`]);
-      parallel.forEach((s, i) => expect(a.texts(s)).toEqual([`p${i}`]));
+      for (const [i, s] of parallel.entries()) expect(a.texts(s)).toEqual([`p${i}`]);
     });
 
     it('fans out to every subscribed session exactly once', async () => {

@@ -112,10 +112,7 @@ function natsArgs(options: StartNatsOptions, monitor: number | undefined, dir: s
   return args;
 }
 
-async function launchNats(
-  options: StartNatsOptions,
-  fixed: { monitor?: number },
-): Promise<[ServerProcess, Required<Ports>]> {
+async function launchNats(options: StartNatsOptions, fixed: { monitor?: number }): Promise<[ServerProcess, Required<Ports>]> {
   const bin = findBinary('nats-server');
   const dir = makeTempDir('nats');
   let ports: Required<Ports> | undefined;

@@ -69,7 +69,14 @@ export function brokerOutageSuite<S extends TestServer>(name: string, fixture: O
       for (const text of whileDown) await a.publish('t-outage.items.YQ', text);
       const startedAt = Date.now();
       await current().start();
-      await vi.waitFor(() => expect([a.statuses, b.statuses]).toEqual([['down', 'up'], ['down', 'up']]), wait);
+      await vi.waitFor(
+        () =>
+          expect([a.statuses, b.statuses]).toEqual([
+            ['down', 'up'],
+            ['down', 'up'],
+          ]),
+        wait,
+      );
       const upMs = Math.max(a.statusTimes[1]!, b.statusTimes[1]!) - startedAt;
       await b.publish('t-outage.items.YQ', 'after recovery');
       await vi.waitFor(() => expect(a.texts('t-outage.items.YQ')).toEqual([...whileDown, 'after recovery']), wait);

@@ -14,10 +14,7 @@ export interface PollOptions {
  * Calls `check` until it returns a value other than `undefined`/`false`, or throws on timeout
  * with the last error as cause. Used for server readiness, never as a sleep in tests.
  */
-export async function pollUntil<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  options: PollOptions,
-): Promise<T> {
+export async function pollUntil<T>(check: () => Promise<T | undefined | false> | T | undefined | false, options: PollOptions): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let lastError: unknown;
   for (;;) {

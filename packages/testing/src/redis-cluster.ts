@@ -1,7 +1,7 @@
 import { freePort } from './free-port.js';
 import { pollUntil } from './poll.js';
 import { redisCommand } from './resp.js';
-import { RedisServer, startRedis } from './redis-server.js';
+import { type RedisServer, startRedis } from './redis-server.js';
 
 const SLOTS = 16384;
 
@@ -28,7 +28,10 @@ async function startClusterNode(): Promise<[RedisServer, number]> {
   const busPort = await freePort();
   const server = await startRedis({
     args: ['--cluster-enabled', 'yes', '--cluster-port', String(busPort)].concat([
-      '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '2000',
     ]),
   });
   return [server, busPort];

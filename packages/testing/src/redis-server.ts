@@ -51,8 +51,10 @@ function launchRedis(port: number, args: string[]): Promise<ServerProcess> {
   return ServerProcess.launch({
     name: `redis-server :${port}`,
     bin,
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
-      .concat(['--loglevel', 'warning', '--daemonize', 'no'], args),
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'].concat(
+      ['--loglevel', 'warning', '--daemonize', 'no'],
+      args,
+    ),
     ready: (_, signal) =>
       pollUntil(async () => (await redisCommand(port, 'PING')) === 'PONG', {
         what: `redis-server on port ${port}`,

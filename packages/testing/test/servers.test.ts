@@ -23,9 +23,7 @@ describe('test servers', () => {
   });
 
   it('names the package when a binary is missing', () => {
-    expect(() => findBinary('no-such-server-xyz', 'no-such-pkg')).toThrow(
-      'no-such-server-xyz not found; apt-get install no-such-pkg',
-    );
+    expect(() => findBinary('no-such-server-xyz', 'no-such-pkg')).toThrow('no-such-server-xyz not found; apt-get install no-such-pkg');
   });
 
   it('stops and restarts redis-server on the same port', async () => {

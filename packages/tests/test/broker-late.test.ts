@@ -26,7 +26,13 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('a node start
     const errors: EntitySyncError[] = [];
     const versions = new Map<string, number>();
     const node = (id: string) => {
-      const sync = createEntitySync({ broker: brokers[name].make(port), prefix: `late-${name}`, nodeId: id, busTimeoutMs: 500, onError: (e) => errors.push(e) });
+      const sync = createEntitySync({
+        broker: brokers[name].make(port),
+        prefix: `late-${name}`,
+        nodeId: id,
+        busTimeoutMs: 500,
+        onError: (e) => errors.push(e),
+      });
       sync.registerEntity('items', { fetch: (key) => ({ v: versions.get(key.id) ?? 0 }) });
       leftovers.push(sync);
       return sync;

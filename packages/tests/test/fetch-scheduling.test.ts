@@ -124,7 +124,8 @@ describe('fetch scheduling', () => {
     const node = await startNode(
       (sync) =>
         sync.registerEntity('items', {
-          fetch: (_k, ctx) => (hang ? new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))) : { ok: true }),
+          fetch: (_k, ctx) =>
+            hang ? new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))) : { ok: true },
         }),
       { fetchTimeoutMs: 50, maxConcurrentFetches: 1 },
     );

@@ -1,9 +1,4 @@
-import {
-  type NatsCluster,
-  type RedisCluster,
-  startNatsCluster,
-  startRedisCluster,
-} from '@entity-sync/testing';
+import { type NatsCluster, type RedisCluster, startNatsCluster, startRedisCluster } from '@entity-sync/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ClusterRun } from './cluster/cluster-run.js';
 import type { NodeConfig } from './cluster/protocol.js';

@@ -165,24 +165,18 @@ describe.each(setups)('one of 3 node processes killed with SIGKILL, over %s', (n
     expect(victim.child.signalCode).toBe('SIGKILL');
 
     // Every orphan is open on a survivor and holds a snapshot fetched after its reconnect.
-    await expect
-      .poll(() => orphans.every((w) => w.resyncedSince(killedAt)), { timeout: 15_000, interval: 5 })
-      .toBe(true);
+    await expect.poll(() => orphans.every((w) => w.resyncedSince(killedAt)), { timeout: 15_000, interval: 5 }).toBe(true);
     const resyncedAt = Math.max(...orphans.map((w) => Math.max(...w.ids.flat().map((id) => w.snapshotAt.get(id)!))));
     const reopenedAt = Math.max(...orphans.map((w) => w.openedAt));
 
     // Keep writing after the reconnects, so the orphans also get live updates through their new node.
     const writesAtResync = load.writes;
-    await expect
-      .poll(() => load.writes, { timeout: 20_000, interval: 5 })
-      .toBeGreaterThan(writesAtResync + WRITES_AFTER_RECONNECT);
+    await expect.poll(() => load.writes, { timeout: 20_000, interval: 5 }).toBeGreaterThan(writesAtResync + WRITES_AFTER_RECONNECT);
     await load.stop();
     const quietAt = Date.now();
 
     const version = (id: string): number => r.store.version(id);
-    await expect
-      .poll(() => watchers.reduce((n, w) => n + w.stale(version), 0), { timeout: 10_000, interval: 10 })
-      .toBe(0);
+    await expect.poll(() => watchers.reduce((n, w) => n + w.stale(version), 0), { timeout: 10_000, interval: 10 }).toBe(0);
     const convergedAt = Date.now();
 
     expect(orphans.every((w) => w.node !== 0 && w.client.state === 'open')).toBe(true);

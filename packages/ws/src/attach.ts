@@ -134,4 +134,3 @@ function requestedMode(req: IncomingMessage): ProtocolMode {
   if (header === undefined) return 'legacy';
   return header.split(',').some((p) => p.trim() === PROTOCOL_V1) ? 'v1' : 'legacy';
 }
-

@@ -50,7 +50,11 @@ interface Fixture {
 let serial = 0;
 
 async function setup(
-  options: { sync?: EntitySyncOptions; attach?: Omit<AttachOptions, 'server' | 'noServer'>; entities?: Record<string, EntityDefinition> } = {},
+  options: {
+    sync?: EntitySyncOptions;
+    attach?: Omit<AttachOptions, 'server' | 'noServer'>;
+    entities?: Record<string, EntityDefinition>;
+  } = {},
 ): Promise<Fixture> {
   const store = new Map<string, unknown>();
   const errors: Fixture['errors'] = [];
@@ -144,17 +148,29 @@ const rows: Row[] = [
   { name: 'invalid JSON', frame: 'not json', v1: [bad('frame is not valid JSON')] },
   { name: 'truncated JSON', frame: '{"action":"subscribe","body":{"entity":"items"', v1: [bad('frame is not valid JSON')] },
   { name: 'empty frame', frame: '', v1: [bad('frame is not valid JSON')] },
-  { name: 'a JSON array', frame: '[{"action":"subscribe","body":{"entity":"items","id":"1"}}]', v1: [bad('message must be a JSON object')] },
+  {
+    name: 'a JSON array',
+    frame: '[{"action":"subscribe","body":{"entity":"items","id":"1"}}]',
+    v1: [bad('message must be a JSON object')],
+  },
   { name: 'a JSON number', frame: '42', v1: [bad('message must be a JSON object')] },
   { name: 'a JSON string', frame: '"subscribe"', v1: [bad('message must be a JSON object')] },
   { name: 'a JSON boolean', frame: 'true', v1: [bad('message must be a JSON object')] },
   { name: 'unknown action', frame: j({ action: 'dance', ref: 7 }), v1: [bad('unknown action "dance"', 7)] },
-  { name: 'non-string action', frame: j({ action: 42, body: { entity: 'items', id: '1' }, ref: 'a' }), v1: [bad('action must be a string', 'a')] },
+  {
+    name: 'non-string action',
+    frame: j({ action: 42, body: { entity: 'items', id: '1' }, ref: 'a' }),
+    v1: [bad('action must be a string', 'a')],
+  },
   { name: 'subscribe without body', frame: j({ action: 'subscribe', ref: 1 }), v1: [bad(BODY, 1)] },
   { name: 'subscribe with a string body', frame: j({ action: 'subscribe', body: 'items/1', ref: 2 }), v1: [bad(BODY, 2)] },
   { name: 'subscribe with a null body', frame: j({ action: 'subscribe', body: null, ref: 3 }), v1: [bad(BODY, 3)] },
   { name: 'unsubscribe with a number body', frame: j({ action: 'unsubscribe', body: 5, ref: 4 }), v1: [bad(BODY, 4)] },
-  { name: 'subscribe with an empty key', frame: j({ action: 'subscribe', body: {}, ref: 5 }), v1: [invalidKey('entity must be a string', 5, {})] },
+  {
+    name: 'subscribe with an empty key',
+    frame: j({ action: 'subscribe', body: {}, ref: 5 }),
+    v1: [invalidKey('entity must be a string', 5, {})],
+  },
   {
     name: 'subscribe without id',
     frame: j({ action: 'subscribe', body: { entity: 'items' }, ref: 6 }),
@@ -228,7 +244,11 @@ const rows: Row[] = [
   { name: 'non-finite ref', frame: '{"action":"subscribe","body":{"entity":"items","id":"r5"},"ref":1e400}', v1: [bad(REF)] },
   { name: 'no action and no pass-through hook', frame: j({ hello: 'world', ref: 'pt' }), v1: [bad('message has no action', 'pt')] },
   { name: 'literal null and no pass-through hook', frame: 'null', v1: [bad('message has no action')] },
-  { name: 'the same bad subscribe as a binary frame', frame: Buffer.from(j({ action: 'subscribe', body: { entity: 'items', id: 1 }, ref: 19 })), v1: [invalidKey('id must be a string', 19, { entity: 'items' })] },
+  {
+    name: 'the same bad subscribe as a binary frame',
+    frame: Buffer.from(j({ action: 'subscribe', body: { entity: 'items', id: 1 }, ref: 19 })),
+    v1: [invalidKey('id must be a string', 19, { entity: 'items' })],
+  },
 ];
 
 describe('bad input, v1: an exact error frame, and the connection stays usable', () => {
@@ -301,7 +321,14 @@ describe('limits', () => {
     expect(f.sync.stats().subscriptions).toBe(2);
     // A batch that crosses the limit: the keys that fit are taken, the rest get errors.
     expect(await c.request({ action: 'unsubscribe', body: { entity: 'items', id: '1' } }, 5)).toEqual({ type: 'ack', ref: 5 });
-    c.send({ action: 'subscribe', body: [{ entity: 'items', id: '3' }, { entity: 'items', id: '4' }], ref: 6 });
+    c.send({
+      action: 'subscribe',
+      body: [
+        { entity: 'items', id: '3' },
+        { entity: 'items', id: '4' },
+      ],
+      ref: 6,
+    });
     expect(await c.next()).toEqual({ type: 'data', entity: 'items', id: '3', data: null });
     expect(await c.next()).toEqual({
       type: 'error',
@@ -431,7 +458,12 @@ describe('batches (v1)', () => {
     const c = await f.connect('v1');
     c.send({ action: 'subscribe', body: [{ entity: 'a.b', id: '1' }, 'x'], ref: 'all-bad' });
     expect(await c.next()).toEqual({ type: 'error', ref: 'all-bad', code: 'INVALID_KEY', message: ENTITY, entity: 'a.b', id: '1' });
-    expect(await c.next()).toEqual({ type: 'error', ref: 'all-bad', code: 'INVALID_KEY', message: 'key must be an object {"entity","id"}' });
+    expect(await c.next()).toEqual({
+      type: 'error',
+      ref: 'all-bad',
+      code: 'INVALID_KEY',
+      message: 'key must be an object {"entity","id"}',
+    });
     await expectUsableV1(f, c);
     expect(c.messages).toHaveLength(5);
   });
@@ -495,7 +527,7 @@ describe('a throwing fetch handler', () => {
     });
     const reported = f.errors.find((e) => e.error.code === 'FETCH_FAILED');
     expect(reported?.error.cause).toBeInstanceOf(Error);
-    expect((reported?.error.cause as Error).message).toBe(LEAK);
+    expect((reported!.error.cause as Error).message).toBe(LEAK);
     expect(reported?.ctx.key).toEqual({ entity: 'broken', id: '1' });
 
     // The same connection and other connections carry on.
@@ -507,7 +539,13 @@ describe('a throwing fetch handler', () => {
     await vi.waitFor(() => expect(f.sync.stats().subscriptions).toBe(5));
     const failed = f.sync.stats().fetchesFailed;
     await f.sync.notifyAllOfChange({ entity: 'broken', id: '1' });
-    expect(await c.next()).toEqual({ type: 'error', code: 'FETCH_FAILED', message: 'fetching the entity failed', entity: 'broken', id: '1' });
+    expect(await c.next()).toEqual({
+      type: 'error',
+      code: 'FETCH_FAILED',
+      message: 'fetching the entity failed',
+      entity: 'broken',
+      id: '1',
+    });
     await vi.waitFor(() => expect(f.sync.stats().fetchesFailed).toBe(failed + 2));
     failing = false;
     await f.sync.notifyAllOfChange({ entity: 'broken', id: '1' });
@@ -577,7 +615,13 @@ describe('a hanging fetch handler', () => {
     await expectUsableV1(f, c);
     // Held: a change times out again, as a background error.
     await f.sync.notifyAllOfChange({ entity: 'hanging', id: '1' });
-    expect(await c.next()).toEqual({ type: 'error', code: 'FETCH_TIMEOUT', message: 'fetching the entity timed out', entity: 'hanging', id: '1' });
+    expect(await c.next()).toEqual({
+      type: 'error',
+      code: 'FETCH_TIMEOUT',
+      message: 'fetching the entity timed out',
+      entity: 'hanging',
+      id: '1',
+    });
   });
 
   it('legacy hears nothing about it', async () => {
@@ -594,7 +638,12 @@ describe('a hanging fetch handler', () => {
 
 describe('a throwing authorize', () => {
   it.each([
-    ['throws', (): boolean => { throw new Error(LEAK); }],
+    [
+      'throws',
+      (): boolean => {
+        throw new Error(LEAK);
+      },
+    ],
     ['rejects', (): Promise<boolean> => Promise.reject(new Error(LEAK))],
   ])('v1 gets INTERNAL when it %s; the key is not held; onError gets the cause', async (_name, authorize) => {
     const f = await setup({ entities: { guarded: { fetch: () => ({ secret: true }), authorize } } });
@@ -608,7 +657,7 @@ describe('a throwing authorize', () => {
       id: '1',
     });
     const reported = f.errors.find((e) => e.error.code === 'INTERNAL');
-    expect((reported?.error.cause as Error).message).toBe(LEAK);
+    expect((reported!.error.cause as Error).message).toBe(LEAK);
     expect(reported?.ctx).toMatchObject({ key: { entity: 'guarded', id: '1' } });
     await expectUsableV1(f, c);
     expect(f.sync.stats().subscriptions).toBe(1);
@@ -648,7 +697,7 @@ describe('a throwing pass-through hook', () => {
     sendRaw(c, 'null');
     expect(await c.next()).toEqual({ type: 'error', code: 'INTERNAL', message: 'internal error' });
     expect(f.errors).toHaveLength(2);
-    expect((f.errors[0]?.error.cause as Error).message).toBe(LEAK);
+    expect((f.errors[0]!.error.cause as Error).message).toBe(LEAK);
     await expectUsableV1(f, c);
     expect(c.frames.join('\n')).not.toContain('hunter2');
   });
@@ -686,7 +735,14 @@ describe('abrupt clients', () => {
     const f = await setup();
     f.store.set('d', { id: 'd' });
     const c = await f.connect('v1');
-    c.send({ action: 'subscribe', body: [{ entity: 'items', id: 'd' }, { entity: 'items', id: 'd' }], ref: 'dup' });
+    c.send({
+      action: 'subscribe',
+      body: [
+        { entity: 'items', id: 'd' },
+        { entity: 'items', id: 'd' },
+      ],
+      ref: 'dup',
+    });
     expect(await c.next()).toEqual({ type: 'data', entity: 'items', id: 'd', data: { id: 'd' } });
     expect(await c.next()).toEqual({ type: 'ack', ref: 'dup' });
     await expectUsableV1(f, c);

@@ -510,7 +510,11 @@ describe('invalid options', () => {
     ['maxPayload 1.5', { noServer: true, maxPayload: 1.5 }, /`maxPayload` must be a positive integer, got 1.5/],
     ['maxPayload as a string', { noServer: true, maxPayload: '1024' }, /`maxPayload` must be a positive integer/],
     ['negative heartbeat', { noServer: true, heartbeatIntervalMs: -1 }, /`heartbeatIntervalMs` must be a non-negative integer, got -1/],
-    ['maxSubscriptionsPerConnection 0', { noServer: true, maxSubscriptionsPerConnection: 0 }, /`maxSubscriptionsPerConnection` must be a positive integer/],
+    [
+      'maxSubscriptionsPerConnection 0',
+      { noServer: true, maxSubscriptionsPerConnection: 0 },
+      /`maxSubscriptionsPerConnection` must be a positive integer/,
+    ],
     ['origins as a string', { noServer: true, origins: 'https://a.example' }, /`origins` must be an array of strings or a function/],
     ['origins with a number', { noServer: true, origins: [1] }, /`origins` must be an array of strings or a function/],
     ['authenticate not a function', { noServer: true, authenticate: 'x' }, /`authenticate` must be a function/],

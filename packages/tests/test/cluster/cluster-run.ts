@@ -19,13 +19,12 @@ export const ISSUE_SIZE: RunSize = { nodes: 3, clients: 300, keys: 100, keysPerC
 export class ClusterRun {
   readonly clients: FleetClient[] = [];
   readonly nodes: NodeProcess[] = [];
-  private constructor(readonly store: Store, readonly size: RunSize) {}
+  private constructor(
+    readonly store: Store,
+    readonly size: RunSize,
+  ) {}
 
-  static async start(
-    broker: NodeConfig['broker'],
-    urlsFor: (node: number) => string[],
-    size: RunSize = ISSUE_SIZE,
-  ): Promise<ClusterRun> {
+  static async start(broker: NodeConfig['broker'], urlsFor: (node: number) => string[], size: RunSize = ISSUE_SIZE): Promise<ClusterRun> {
     const run = new ClusterRun(await Store.start(), size);
     const prefix = `t-${randomUUID()}`;
     const starts = Array.from({ length: size.nodes }, (_, i) =>
