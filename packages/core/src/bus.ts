@@ -4,14 +4,21 @@ import type { EntityKey } from './keys.js';
 
 export interface BusOptions {
   nodeId: string;
+  /** Subject prefix of the cluster. */
+  prefix: string;
   timeoutMs: number;
   maxBuffered: number;
   /** A change notification from another node. */
   onChange(key: EntityKey): void;
   /** The bus came back after an outage: notifications may have been lost. */
   onRecovered(): void;
+  /** A control message from another node (e.g. `{"op":"resync"}`), parsed. */
+  onControl(message: ControlMessage): void;
   onError(error: EntitySyncError): void;
 }
+
+/** Messages on the cluster's control subject, which every node subscribes to. */
+export type ControlMessage = { op: 'resync' };
 
 interface Buffered {
   subject: string;
@@ -47,10 +54,14 @@ export class Bus {
   #closed = false;
   #retry: { timer: NodeJS.Timeout; wake(): void } | undefined;
 
+  /** Every node's subject for cluster-wide control messages (`prefix._control`). */
+  readonly #controlSubject: string;
+
   constructor(
     broker: Broker,
     private readonly options: BusOptions,
   ) {
+    this.#controlSubject = `${options.prefix}._control`;
     this.#originField = `{"origin":${JSON.stringify(options.nodeId)},`;
     this.#originBytes = encoder.encode(this.#originField);
     this.session = this.#connect(broker);
@@ -64,10 +75,11 @@ export class Bus {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
       try {
         const session = await broker.connect({
-          message: (_subject, payload) => this.#receive(payload),
+          message: (subject, payload) => this.#receive(subject, payload),
           status: (status) => this.#setStatus(status),
           error: (error) => this.options.onError(EntitySyncError.from(error)),
         });
+        if (!this.#closed) await session.subscribe(this.#controlSubject);
         if (this.#closed) {
           await session.close();
           break;
@@ -122,7 +134,17 @@ export class Bus {
   };
 
   #publishNow(subject: string, key: EntityKey): Promise<void> {
-    const payload = encoder.encode(`${this.#originField}"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
+    return this.#publishPayload(subject, `"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
+  }
+
+  /** Publishes a control message to every node of the cluster (this one skips its echo). */
+  publishControl(message: ControlMessage): Promise<void> {
+    return this.#publishPayload(this.#controlSubject, JSON.stringify(message).slice(1));
+  }
+
+  /** `fields` is the payload after the origin field: `"a":1,...}`. */
+  #publishPayload(subject: string, fields: string): Promise<void> {
+    const payload = encoder.encode(`${this.#originField}${fields}`);
     if (this.status === 'down' || this.#open === undefined) return this.#hold(subject, payload);
     return this.#send(this.#open, subject, payload).catch((error: unknown) => {
       if (this.status === 'down') return this.#hold(subject, payload);
@@ -181,13 +203,17 @@ export class Bus {
     this.options.onRecovered();
   }
 
-  #receive(payload: Uint8Array): void {
+  #receive(subject: string, payload: Uint8Array): void {
     if (startsWith(payload, this.#originBytes)) return; // this node's own echo
     let message: unknown;
     try {
       message = JSON.parse(decoder.decode(payload));
     } catch (cause) {
       this.options.onError(new EntitySyncError('INTERNAL', 'unreadable bus message', { cause }));
+      return;
+    }
+    if (subject === this.#controlSubject) {
+      this.#receiveControl(message);
       return;
     }
     const { entity, id, origin } = (message ?? {}) as Record<string, unknown>;
@@ -198,6 +224,13 @@ export class Bus {
     if (origin === this.options.nodeId) return;
     this.received++;
     this.options.onChange({ entity, id });
+  }
+
+  #receiveControl(message: unknown): void {
+    const { op, origin } = (message ?? {}) as Record<string, unknown>;
+    if (origin === this.options.nodeId) return;
+    if (op === 'resync') this.options.onControl({ op });
+    else this.options.onError(new EntitySyncError('INTERNAL', `unknown control message ${JSON.stringify(op)}`));
   }
 
   /** Rejects buffered publishes and closes the session. */

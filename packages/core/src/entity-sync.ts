@@ -34,6 +34,13 @@ export interface EntitySync {
    */
   notifyAllOfChange(keys: EntityKey | readonly EntityKey[]): Promise<void>;
   /**
+   * Makes every node of the cluster (this one at once, the others through the bus) fetch again
+   * every key it holds, as after a broker outage. Change sources call it when they cannot prove
+   * that they missed nothing (a lost stream, a dropped slot). Resolves when the broker accepted
+   * the message; rejects with `PUBLISH_FAILED` like `notifyAllOfChange`.
+   */
+  resyncAll(): Promise<void>;
+  /**
    * Resolves when the broker session is open. A node whose broker is unreachable at start keeps
    * retrying (reporting each failure to `onError`); meanwhile subscribes wait up to
    * `busTimeoutMs` and publishes wait in the buffer. Rejects only if the node closes first.
@@ -79,7 +86,9 @@ class EntitySyncNode implements EntitySync, Hub {
       timeoutMs: options.busTimeoutMs,
       maxBuffered: options.maxBufferedPublishes,
       onChange: (key) => this.#changedLocally(key),
+      prefix: options.prefix,
       onRecovered: () => this.#resync(),
+      onControl: () => this.#resync(),
       onError: (error) => this.report(error, {}),
     });
     this.interest = new BusInterest(() => this.#bus.session);
@@ -112,6 +121,12 @@ class EntitySyncNode implements EntitySync, Hub {
     for (const key of list) checkKey(key);
     for (const key of list) this.#changedLocally(key);
     await Promise.all(list.map((key) => this.#bus.publish(this.subject(key), key)));
+  }
+
+  async resyncAll(): Promise<void> {
+    if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', 'resyncAll: the bridge is closed');
+    this.#resync();
+    await this.#bus.publishControl({ op: 'resync' });
   }
 
   ready(): Promise<void> {
