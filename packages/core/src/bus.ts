@@ -79,7 +79,7 @@ export class Bus {
           status: (status) => this.#setStatus(status),
           error: (error) => this.options.onError(EntitySyncError.from(error)),
         });
-        if (!this.#closed) await session.subscribe(this.#controlSubject);
+        if (!this.#closed) await session.subscribe(this.#controlSubject).catch(closeAndThrow(session));
         if (this.#closed) {
           await session.close();
           break;
@@ -247,6 +247,14 @@ export class Bus {
     const session = await this.session.catch(() => undefined);
     await session?.close();
   }
+}
+
+/** Closes a session whose set-up failed, then rethrows so that the connect is retried. */
+function closeAndThrow(session: BrokerSession): (cause: unknown) => Promise<never> {
+  return async (cause) => {
+    await session.close().catch(() => undefined);
+    throw cause;
+  };
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {

@@ -114,6 +114,9 @@ export class RedisLink {
     const entry = this.#channels.get(channel);
     if (!entry?.sessions.delete(session) || entry.sessions.size > 0) return;
     this.#channels.delete(channel);
+    // While disconnected the server holds no subscriptions, and a reconnect subscribes only what
+    // is still wanted: nothing to send (and waiting for the connection would stall a close).
+    if (!this.#subscriberReady) return;
     // Sent before any later subscribe to the same channel, so the order on the wire is right.
     await this.#serverUnsubscribe(channel).catch((error: Error) => session.error(error));
   }
