@@ -46,7 +46,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   readonly #maxSubscriptions: number;
   /** Made when the socket first falls behind; until then frames go straight out. */
   #outbox: Outbox | undefined;
-  #secretGen = 0;
+  #generation = 0;
   #open = true;
 
   constructor(
@@ -98,8 +98,13 @@ export class Connection implements Subscriber, ConnectionHandle {
     this.closed();
   }
 
+  /** Counts secret changes: an authorization is good for the generation it was given under. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   push(sub: Subscription, seq: number, result: FetchResult): void {
-    if (sub.state !== 'active' || seq <= sub.seenSeq) return;
+    if (!sub.mayReceive(seq)) return;
     sub.seenSeq = seq;
     if (result.ok) this.#pushBatch(sub, result.batch);
     const outcome: FetchOutcome = result.ok ? OK : { ok: false, code: result.code };
@@ -160,18 +165,22 @@ export class Connection implements Subscriber, ConnectionHandle {
   async #subscribe(sub: Subscription): Promise<ErrorFrame | undefined> {
     this.#subs.set(sub.keyString, sub);
     this.hub.index.add(sub);
-    const [allowed, bus] = await Promise.all([this.#authorize(sub), this.#confirmBus(sub)]);
+    let [decision, bus] = await Promise.all([this.#authorize(sub), this.#confirmBus(sub)]);
+    // The secret changed after `authorize` answered (while the bus confirmation was pending):
+    // that answer was for an older secret, so ask again for the current one.
+    while (sub.state !== 'removed' && !(decision instanceof Error) && decision.generation !== this.#generation) {
+      decision = await this.#authorize(sub);
+    }
     if (sub.state === 'removed') return undefined;
     if (bus !== undefined) {
       this.#drop(sub);
       return bus;
     }
-    if (allowed instanceof Error) {
+    if (decision instanceof Error) {
       this.#drop(sub);
-      return this.#hookFailed(sub.key, allowed);
+      return this.#hookFailed(sub.key, decision);
     }
-    sub.settled = allowed ? 'active' : 'forbidden';
-    sub.state = sub.settled;
+    const allowed = this.#settle(sub, decision);
     if (!allowed) {
       sub.settle({ ok: false, code: 'FORBIDDEN' }); // a second subscribe may be waiting
       return forbidden(sub.key);
@@ -218,23 +227,33 @@ export class Connection implements Subscriber, ConnectionHandle {
     });
   }
 
-  /** Asks `authorize` for the current secret; retries when the secret changed meanwhile. */
-  #authorize(sub: Subscription): boolean | Promise<boolean | Error> {
+  /**
+   * Asks `authorize` for the current secret; retries when the secret changed while it ran. The
+   * answer names the secret generation it holds for.
+   */
+  #authorize(sub: Subscription): Decision | Promise<Decision | Error> {
     const hook = sub.entity.authorize;
-    return hook === undefined ? true : this.#askAuthorize(sub, hook);
+    return hook === undefined ? { allowed: true, generation: this.#generation } : this.#askAuthorize(sub, hook);
   }
 
-  async #askAuthorize(sub: Subscription, hook: AuthorizeHandler): Promise<boolean | Error> {
+  async #askAuthorize(sub: Subscription, hook: AuthorizeHandler): Promise<Decision | Error> {
     for (;;) {
-      const gen = this.#secretGen;
+      const generation = this.#generation;
       let allowed: boolean;
       try {
         allowed = (await hook(sub.key, { secret: this.secret, clientId: this.id })) === true;
       } catch (cause) {
         return cause instanceof Error ? cause : new Error(String(cause));
       }
-      if (gen === this.#secretGen) return allowed;
+      if (generation === this.#generation) return { allowed, generation };
     }
+  }
+
+  /** Applies an authorization decision to `sub`; returns whether it allowed the key. */
+  #settle(sub: Subscription, decision: Decision): boolean {
+    if (decision.allowed) sub.allow(decision.generation);
+    else sub.forbid();
+    return decision.allowed;
   }
 
   #unsubscribeEntry(entry: KeyEntry): ErrorFrame | undefined {
@@ -252,32 +271,37 @@ export class Connection implements Subscriber, ConnectionHandle {
     sub.settle(OK);
   }
 
-  /** A new secret: older fetches are void, keys are re-authorized and fetched again. */
+  /**
+   * A new secret: every authorization given so far lapses (values stop at once, see
+   * `Subscription.mayReceive`), older fetches are void, values waiting in the outbox are
+   * dropped, and keys are re-authorized and fetched again.
+   */
   #setSecret(secret: string): void {
     this.secret = secret;
-    this.#secretGen++;
+    this.#generation++;
+    this.#outbox?.dropValues();
     const seq = this.hub.scheduler.seq;
     for (const sub of this.#subs.values()) {
       this.hub.index.regroup(sub);
-      if (sub.state === 'pending') continue; // its subscribe re-authorizes by itself
       sub.seenSeq = seq;
+      if (sub.state === 'pending') continue; // its subscribe asks `authorize` again by itself
       void this.#reauthorize(sub);
     }
   }
 
   async #reauthorize(sub: Subscription): Promise<void> {
     const run = ++sub.authRun;
+    const was = sub.settled;
     if (sub.entity.authorize !== undefined) sub.state = 'authorizing';
-    const allowed = await this.#authorize(sub);
+    const pending = this.#authorize(sub);
+    const decision = pending instanceof Promise ? await pending : pending;
     if (sub.state === 'removed' || run !== sub.authRun) return;
-    if (allowed instanceof Error) {
+    if (decision instanceof Error) {
       this.#drop(sub);
-      this.#sendError(this.#hookFailed(sub.key, allowed));
+      this.#sendError(this.#hookFailed(sub.key, decision));
       return;
     }
-    const was = sub.settled;
-    sub.settled = allowed ? 'active' : 'forbidden';
-    sub.state = sub.settled;
+    const allowed = this.#settle(sub, decision);
     if (!allowed) {
       sub.lastSent = undefined;
       sub.settle({ ok: false, code: 'FORBIDDEN' });
@@ -345,6 +369,12 @@ export class Connection implements Subscriber, ConnectionHandle {
     this.#outbox ??= new Outbox(this.socket, this.options, this);
     this.#outbox.send(key, frames);
   }
+}
+
+/** An answer of `authorize`, and the secret generation it was given under. */
+interface Decision {
+  allowed: boolean;
+  generation: number;
 }
 
 function refOf(message: ClientMessage): { ref?: Ref } {

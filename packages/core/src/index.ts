@@ -24,6 +24,7 @@ export type {
 export { isBroker } from './broker.js';
 export type { Broker, BrokerHandlers, BrokerSession, BrokerStatus } from './broker.js';
 export { MemoryBroker } from './memory-broker.js';
+export type { Latency, MemoryBrokerOptions } from './memory-broker.js';
 export { EntitySyncError, ErrorCode } from './errors.js';
 export type { WireErrorCode } from './errors.js';
 export { ENTITY_NAME_PATTERN, MAX_ID_BYTES, keyProblem, keyString, keySubject } from './keys.js';

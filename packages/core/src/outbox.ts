@@ -47,6 +47,18 @@ export class Outbox {
     }
   }
 
+  /**
+   * Forgets the values waiting (not acks or errors): after a secret change they were fetched
+   * with a secret the connection no longer has.
+   */
+  dropValues(): void {
+    for (const [slot, frames] of this.#waiting) {
+      if (slot.startsWith('\0')) continue;
+      this.#waiting.delete(slot);
+      this.#waitingBytes -= size(frames);
+    }
+  }
+
   /** The socket wrote out its buffer: send what waits, as far as the high-water mark allows. */
   drain(): void {
     for (const [slot, frames] of this.#waiting) {

@@ -22,6 +22,8 @@ export type FetchOutcome = { ok: true } | { ok: false; code: 'FETCH_FAILED' | 'F
 export interface Subscriber {
   readonly id: string;
   readonly secret: string;
+  /** Counts the connection's secret changes; an authorization holds for one generation only. */
+  readonly generation: number;
   /** Delivers the result of fetch number `seq` for `sub`. */
   push(sub: Subscription, seq: number, result: FetchResult): void;
 }
@@ -30,6 +32,11 @@ export class Subscription {
   state: SubscriptionState = 'pending';
   /** The last settled authorization, to tell a client only when a key becomes forbidden. */
   settled: 'active' | 'forbidden' | undefined;
+  /**
+   * The owner's secret generation under which `authorize` last allowed this key; `undefined`
+   * while none did. Only {@link allow} sets it.
+   */
+  #grant: number | undefined;
   /** Fingerprint of the last values sent (v1), to skip sending the same bytes again. */
   lastSent: number | undefined;
   /** Identifies the latest re-authorization run; older runs give way. */
@@ -47,6 +54,30 @@ export class Subscription {
     readonly entity: ResolvedEntity,
     readonly owner: Subscriber,
   ) {}
+
+  /**
+   * The one rule every value passes before it is written to a connection (whatever path fetched
+   * it: subscribe, notify, secret change, resync): the subscription is active, `authorize`
+   * allowed it under the connection's current secret, and the value comes from a fetch started
+   * after that secret was set (so it was fetched with it).
+   */
+  mayReceive(seq: number): boolean {
+    return this.state === 'active' && this.#grant === this.owner.generation && seq > this.seenSeq;
+  }
+
+  /** `authorize` allowed the key under the owner's secret of `generation`. */
+  allow(generation: number): void {
+    this.#grant = generation;
+    this.settled = 'active';
+    this.state = 'active';
+  }
+
+  /** `authorize` refused the key: held, receiving nothing until a new secret allows it. */
+  forbid(): void {
+    this.#grant = undefined;
+    this.settled = 'forbidden';
+    this.state = 'forbidden';
+  }
 
   groupFor(owner: Subscriber): GroupId {
     switch (this.entity.scope) {

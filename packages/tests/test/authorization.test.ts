@@ -1,3 +1,4 @@
+import { MemoryBroker } from '@entity-sync/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, connect, deferred, setSecret, startNode, subscribe } from './support.js';
 
@@ -5,18 +6,41 @@ afterEach(closeAll);
 
 const secretKey = { entity: 'docs', id: 'private-1' };
 
-async function node() {
+async function node(broker = new MemoryBroker()) {
   const store = new Map<string, unknown>([['private-1', { v: 1 }]]);
-  const n = await startNode((sync) =>
-    sync.registerEntity('docs', {
-      fetch: (key, ctx) => ({ ...(store.get(key.id) as object), as: ctx.secret }),
-      authorize: (key, ctx) => !key.id.startsWith('private-') || ctx.secret === 'admin',
-    }),
+  const authorized: string[] = [];
+  const n = await startNode(
+    (sync) =>
+      sync.registerEntity('docs', {
+        fetch: (key, ctx) => ({ ...(store.get(key.id) as object), as: ctx.secret }),
+        authorize: (key, ctx) => {
+          authorized.push(ctx.secret);
+          return !key.id.startsWith('private-') || ctx.secret === 'admin';
+        },
+      }),
+    { broker },
   );
-  return { ...n, store };
+  return { ...n, store, authorized };
 }
 
 describe('authorization and secret changes', () => {
+  it('a secret change while the bus confirmation is pending re-authorizes the subscribe under the new secret', async () => {
+    // A broker 100 ms away: `authorize` answers under 'admin' long before the bus confirms.
+    const n = await node(new MemoryBroker({ subscribeLatency: 100 }));
+    const client = await connect(n);
+    await setSecret(client, 'admin');
+    client.send({ action: 'subscribe', body: secretKey, ref: 'sub' });
+    await expect.poll(() => n.authorized).toEqual(['admin']);
+    client.send({ action: 'secret', body: 'guest', ref: 'guest' });
+    const reply = await client.next((f) => f.ref === 'sub');
+    expect(reply).toMatchObject({ type: 'error', code: 'FORBIDDEN', entity: 'docs', id: 'private-1' });
+    expect(n.authorized).toEqual(['admin', 'guest']);
+    n.store.set('private-1', { v: 2 });
+    await n.sync.notifyAllOfChange(secretKey);
+    await subscribe(client, { entity: 'docs', id: 'public' }); // barrier
+    expect(client.messages.filter((f: any) => f.type === 'data' && f.id === 'private-1')).toEqual([]);
+  });
+
   it('holds a forbidden key, sends its snapshot when a new secret allows it, and stops when forbidden again', async () => {
     const n = await node();
     const { sync, store } = n;

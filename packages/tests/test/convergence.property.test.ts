@@ -6,24 +6,43 @@ import { closeAll, connect, type Node, startNode, type TestClient } from './supp
 /**
  * Model-based convergence test (design section 4): random interleavings of subscribe,
  * unsubscribe, secret change, write + notify and disconnects across 3 bridges on one
- * MemoryBroker, with real WebSocket clients that do not wait for replies between steps.
+ * MemoryBroker, with real WebSocket clients that do not wait for replies between steps. The
+ * broker confirms subscriptions and delivers messages after scripted delays (as a broker in
+ * another zone would), so secret changes land while subscribes are pending.
+ *
+ * On every frame: a value reaches a connection only if `authorize` allows its key under the
+ * connection's current secret, and (outside shared scope) it was fetched with that secret.
  * When things go quiet, every client holds the latest visible value of every key it
- * subscribed to, fetched with its current secret, and no client ever saw a key's value go
- * backwards.
+ * subscribed to, and no client ever saw a key's value go backwards.
  */
 
 afterEach(closeAll);
 
 const ENTITIES = ['perClient', 'perSecret', 'shared'] as const;
-const IDS = ['1', '2', 'p'] as const; // 'p' is visible only with the secret 'admin'
+const IDS = ['1', '2', 'p'] as const;
 const SECRETS = ['', 'admin', 'other'] as const;
+
+/** What `authorize` allows: 'p' only with the secret 'admin'; '2' never with 'other'. */
+function allowed(key: string, secret: string): boolean {
+  if (key.endsWith('/p')) return secret === 'admin';
+  if (key.endsWith('/2')) return secret !== 'other';
+  return true;
+}
+
+/** A scripted delay cycle (deterministic, so counterexamples replay). */
+function cycle(...ms: number[]): () => number {
+  let i = 0;
+  return () => ms[i++ % ms.length]!;
+}
 const SLOTS = 4;
 
 type Command =
   | { kind: 'subscribe' | 'unsubscribe'; slot: number; entity: number; id: number }
   | { kind: 'secret'; slot: number; secret: number }
   | { kind: 'write'; node: number; entity: number; id: number }
-  | { kind: 'reconnect'; slot: number; node: number };
+  | { kind: 'reconnect'; slot: number; node: number }
+  /** Time passing between two client frames, as on a real network. */
+  | { kind: 'pause'; ms: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constantFrom('subscribe' as const), slot: fc.nat(SLOTS - 1), entity: fc.nat(2), id: fc.nat(2) }),
@@ -33,6 +52,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constantFrom('write' as const), node: fc.nat(2), entity: fc.nat(2), id: fc.nat(2) }),
   fc.record({ kind: fc.constantFrom('write' as const), node: fc.nat(2), entity: fc.nat(2), id: fc.nat(2) }),
   fc.record({ kind: fc.constantFrom('reconnect' as const), slot: fc.nat(SLOTS - 1), node: fc.nat(2) }),
+  fc.record({ kind: fc.constantFrom('pause' as const), ms: fc.nat(4) }),
 );
 
 interface Slot {
@@ -48,7 +68,7 @@ const keyOf = (entity: number, id: number) => ({ entity: ENTITIES[entity]!, id: 
 const name = (k: { entity: string; id: string }) => `${k.entity}/${k.id}`;
 
 async function startCluster(versions: Map<string, number>): Promise<Node[]> {
-  const broker = new MemoryBroker();
+  const broker = new MemoryBroker({ subscribeLatency: cycle(2, 0, 5, 1), deliveryLatency: cycle(0, 1, 3) });
   const register = (sync: EntitySync) => {
     for (const [i, entity] of ENTITIES.entries()) {
       sync.registerEntity(entity, {
@@ -60,7 +80,14 @@ async function startCluster(versions: Map<string, number>): Promise<Node[]> {
           await new Promise((r) => (v % 3 === 0 ? setImmediate(r) : setTimeout(r, v % 3)));
           return { v, as: ctx.secret };
         },
-        authorize: (key, ctx) => key.id !== 'p' || ctx.secret === 'admin',
+        // Synchronous for one entity type, asynchronous for the others.
+        authorize:
+          entity === 'perClient'
+            ? (key, ctx) => allowed(name(key), ctx.secret)
+            : async (key, ctx) => {
+                await new Promise((r) => setImmediate(r));
+                return allowed(name(key), ctx.secret);
+              },
       });
     }
   };
@@ -77,6 +104,10 @@ async function run(commands: Command[]): Promise<void> {
   let ref = 0;
 
   for (const c of commands) {
+    if (c.kind === 'pause') {
+      await new Promise((r) => setTimeout(r, c.ms));
+      continue;
+    }
     if (c.kind === 'write') {
       const key = keyOf(c.entity, c.id);
       versions.set(name(key), (versions.get(name(key)) ?? 0) + 1);
@@ -106,16 +137,14 @@ async function run(commands: Command[]): Promise<void> {
       () =>
         slots.map((slot) => {
           const latest = latestValues(slot.client);
-          return [...slot.keys]
-            .filter((k) => !k.endsWith('/p') || slot.secret === 'admin')
-            .map((k) => [k, latest.get(k)?.v, latest.get(k)?.as]);
+          return [...slot.keys].filter((k) => allowed(k, slot.secret)).map((k) => [k, latest.get(k)?.v, latest.get(k)?.as]);
         }),
       { timeout: 10_000 },
     )
     .toEqual(
       slots.map((slot) =>
         [...slot.keys]
-          .filter((k) => !k.endsWith('/p') || slot.secret === 'admin')
+          .filter((k) => allowed(k, slot.secret))
           // The value was fetched with the client's current secret (shared scope has none).
           .map((k) => [k, versions.get(k) ?? 0, k.startsWith('shared/') ? '' : slot.secret]),
       ),
@@ -123,17 +152,24 @@ async function run(commands: Command[]): Promise<void> {
 
   for (const client of [...slots.map((s) => s.client), ...retired]) {
     assertMonotonic(client);
-    assertNoStaleSecret(client);
+    assertAuthorizedFrames(client);
   }
 }
 
-/** Once a new secret is acked, no value fetched with an older secret arrives. */
-function assertNoStaleSecret(client: TestClient): void {
+/**
+ * The rule of issue 13, on every frame: a value is written only while `authorize` allows its key
+ * under the connection's current secret, and (outside shared scope) it was fetched with that
+ * secret. The current secret is the last one acked: the server acks a secret as it applies it.
+ */
+function assertAuthorizedFrames(client: TestClient): void {
   let secret = '';
   for (const f of client.messages as any[]) {
     if (f.type === 'ack' && secretsByRef.has(f.ref)) secret = secretsByRef.get(f.ref)!;
-    if (f.type === 'data' && f.data !== null && f.entity !== 'shared') {
-      expect(f.data.as, `${f.entity}/${f.id} fetched with a stale secret`).toBe(secret);
+    if (f.type !== 'data') continue;
+    const key = `${f.entity}/${f.id}`;
+    expect(allowed(key, secret), `${key} sent while its secret ${JSON.stringify(secret)} is refused`).toBe(true);
+    if (f.data !== null && f.entity !== 'shared') {
+      expect(f.data.as, `${key} fetched with a stale secret`).toBe(secret);
     }
   }
 }

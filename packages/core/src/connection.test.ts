@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createEntitySync } from './entity-sync.js';
+import type { SocketLike } from './types.js';
+
+/** A socket whose backlog the test sets, recording what the connection writes. */
+class FakeSocket implements SocketLike {
+  readonly sent: unknown[] = [];
+  bufferedAmount = 0;
+  send(data: string | Uint8Array): void {
+    this.sent.push(JSON.parse(String(data)));
+  }
+  close(): void {}
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('Connection', () => {
+  it('drops the values waiting in its outbox when the secret changes: none fetched with the old secret is written after', async () => {
+    const sync = createEntitySync();
+    let version = 0;
+    sync.registerEntity('docs', {
+      fetch: (_key, ctx) => ({ v: version, as: ctx.secret }),
+      authorize: (key, ctx) => ctx.secret === 'old' || key.id === 'even',
+    });
+    const socket = new FakeSocket();
+    const connection = sync.accept(socket, { protocol: 'v1', highWaterMark: 100 }, 'old');
+    connection.receive(
+      JSON.stringify({
+        action: 'subscribe',
+        body: [
+          { entity: 'docs', id: 'odd' },
+          { entity: 'docs', id: 'even' },
+        ],
+        ref: 1,
+      }),
+    );
+    await tick();
+    expect(socket.sent.at(-1)).toEqual({ type: 'ack', ref: 1 });
+
+    socket.bufferedAmount = 1_000; // the client stopped reading: values wait in the outbox
+    version = 1;
+    await sync.notifyAllOfChange([
+      { entity: 'docs', id: 'odd' },
+      { entity: 'docs', id: 'even' },
+    ]);
+    await tick();
+    const before = socket.sent.length;
+    connection.receive(JSON.stringify({ action: 'secret', body: 'new', ref: 2 }));
+    await tick();
+    socket.bufferedAmount = 0;
+    connection.drained();
+    await tick();
+
+    const after = socket.sent.slice(before);
+    expect(after).toContainEqual({ type: 'ack', ref: 2 });
+    expect(after).toContainEqual(expect.objectContaining({ type: 'error', code: 'FORBIDDEN', id: 'odd' }));
+    expect(after.filter((f: any) => f.type === 'data')).toEqual([{ type: 'data', entity: 'docs', id: 'even', data: { v: 1, as: 'new' } }]);
+    await sync.close();
+  });
+});
