@@ -9,6 +9,7 @@ export {
   type ConformanceOptions,
 } from './broker-conformance.js';
 export { freePort } from './free-port.js';
+export { LatencyProxy } from './latency-proxy.js';
 export { brokerOutageSuite, type OutageFixture, type OutageSuite } from './outage-suite.js';
 export { NatsCluster, startNatsCluster } from './nats-cluster.js';
 export { NatsServer, startNats, type StartNatsOptions } from './nats-server.js';

@@ -27,6 +27,13 @@ sync.registerEntity('items', {
   },
 });
 
+// For the secret-change race: a value fetched per connection with its secret, which
+// `authorize` allows only under the secret 'good'.
+sync.registerEntity('secured', {
+  fetch: (key, ctx) => ({ id: key.id, as: ctx.secret }),
+  authorize: (_key, ctx) => ctx.secret === 'good',
+});
+
 const server = createServer((_req, res) => res.writeHead(404).end());
 attachWebSocket(sync, { server });
 await sync.ready();
@@ -37,7 +44,7 @@ const send = (reply: NodeReply): void => void process.send?.(reply);
 async function handle(request: NodeRequest): Promise<void> {
   try {
     if (request.type === 'notify') {
-      await sync.notifyAllOfChange(request.ids.map((id) => ({ entity: 'items', id })));
+      await sync.notifyAllOfChange(request.ids.map((id) => ({ entity: request.entity ?? 'items', id })));
       send({ type: 'done', seq: request.seq });
     } else if (request.type === 'stats') {
       send({ type: 'stats', seq: request.seq, stats: { ...sync.stats(), errors } });

@@ -59,8 +59,8 @@ export class NodeProcess {
     });
   }
 
-  async notify(ids: string[]): Promise<void> {
-    const reply = await this.request({ type: 'notify', ids });
+  async notify(ids: string[], entity?: string): Promise<void> {
+    const reply = await this.request(entity === undefined ? { type: 'notify', ids } : { type: 'notify', ids, entity });
     if (reply.type === 'failed') throw new Error(reply.message);
   }
 

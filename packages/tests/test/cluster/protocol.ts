@@ -9,7 +9,7 @@ export interface NodeConfig {
 }
 
 /** Test -> node, over IPC. */
-export type NodeRequest = { type: 'notify'; seq: number; ids: string[] } | { type: 'stats'; seq: number };
+export type NodeRequest = { type: 'notify'; seq: number; ids: string[]; entity?: string } | { type: 'stats'; seq: number };
 
 /** Node -> test, over IPC. */
 export type NodeReply =
