@@ -7,6 +7,7 @@ import { TickCorker } from './tick-corker.js';
 import { WsSocket } from './ws-socket.js';
 import { type AttachOptions, type ResolvedAttachOptions, resolveOptions } from './options.js';
 import { rejectUpgrade } from './reject.js';
+import { answerPlainRequests } from './plain-requests.js';
 
 /** What {@link attachWebSocket} returns. */
 export interface WebSocketAttachment {
@@ -39,8 +40,10 @@ class WebSocketTransport implements WebSocketAttachment {
   /** What every connection of one mode shares (one object each, not one per connection). */
   readonly #acceptOptions: Record<ProtocolMode, AcceptOptions>;
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (this.shouldHandle(req)) this.handleUpgrade(req, socket, head);
+    // Another upgrade listener may own other paths; when there is none, answer them here.
+    if (this.shouldHandle(req) || this.options.server?.listenerCount('upgrade') === 1) this.handleUpgrade(req, socket, head);
   };
+  readonly #restoreRequests: () => void = () => undefined;
   #closed = false;
 
   constructor(
@@ -54,13 +57,17 @@ class WebSocketTransport implements WebSocketAttachment {
     });
     this.#heartbeat = new Heartbeat(this.wss, options.heartbeatIntervalMs);
     this.#acceptOptions = { legacy: acceptOptions('legacy', options), v1: acceptOptions('v1', options) };
-    options.server?.on('upgrade', this.#onUpgrade);
+    if (options.server !== undefined) {
+      options.server.on('upgrade', this.#onUpgrade);
+      this.#restoreRequests = answerPlainRequests(options.server, (req) => this.shouldHandle(req));
+    }
   }
 
+  /** The path matches, with or without its trailing slash; the query string is ignored. */
   shouldHandle(req: IncomingMessage): boolean {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    return (query === -1 ? url : url.slice(0, query)) === this.options.path;
+    return withoutTrailingSlash(query === -1 ? url : url.slice(0, query)) === withoutTrailingSlash(this.options.path);
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -107,6 +114,7 @@ class WebSocketTransport implements WebSocketAttachment {
     if (this.#closed) return;
     this.#closed = true;
     this.options.server?.off('upgrade', this.#onUpgrade);
+    this.#restoreRequests();
     this.#heartbeat.stop();
     for (const ws of this.wss.clients) ws.close(CloseCode.GoingAway, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -123,6 +131,10 @@ function acceptOptions(protocol: ProtocolMode, options: ResolvedAttachOptions): 
     maxSlowMs,
     ...(onPassThrough === undefined ? {} : { onPassThrough }),
   };
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 function destroy(this: Duplex): void {

@@ -100,6 +100,47 @@ function refuse(socket: Duplex, status: number, text: string): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Sends a plain HTTP request (no upgrade) and returns its status, headers and body. */
+async function plainGet(url: string): Promise<{ status: number; body: string; upgrade: string | null }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.text(), upgrade: response.headers.get('upgrade') };
+}
+
+describe('plain HTTP requests and unknown paths', () => {
+  it("answers a GET without upgrade on the transport's path with 426, with and without the trailing slash", async () => {
+    const sync = createEntitySync();
+    leftovers.push(sync);
+    const http = createServer(); // the README's quick start: no request listener of its own
+    attachWebSocket(sync, { server: http });
+    leftovers.push(closeHttp(http));
+    const port = await listen(http);
+    for (const path of ['/ws/entity-sync/', '/ws/entity-sync', '/ws/entity-sync/?x=1']) {
+      const reply = await plainGet(`http://127.0.0.1:${port}${path}`);
+      expect(reply).toMatchObject({ status: 426, upgrade: 'websocket' });
+      expect(reply.body).toContain('WebSocket endpoint');
+    }
+    // Without a request listener of the server's own, other requests get 404, not silence.
+    expect((await plainGet(`http://127.0.0.1:${port}/health`)).status).toBe(404);
+    // An upgrade for a path nobody handles is answered too.
+    expect(await upgradeStatus(`ws://127.0.0.1:${port}/elsewhere`)).toBe(404);
+    expect(await upgradeStatus(`ws://127.0.0.1:${port}/ws/entity-sync`, ['entity-sync.v1'])).toBe(101);
+  });
+
+  it("passes other requests to the server's own listeners, and gives them back on close()", async () => {
+    const sync = createEntitySync();
+    leftovers.push(sync);
+    const http = createServer((_req, res) => res.writeHead(200).end('app'));
+    const transport = attachWebSocket(sync, { server: http });
+    leftovers.push(closeHttp(http));
+    const port = await listen(http);
+    expect(await plainGet(`http://127.0.0.1:${port}/page`)).toMatchObject({ status: 200, body: 'app' });
+    expect((await plainGet(`http://127.0.0.1:${port}/ws/entity-sync/`)).status).toBe(426);
+    await transport.close();
+    expect(await plainGet(`http://127.0.0.1:${port}/ws/entity-sync/`)).toMatchObject({ status: 200, body: 'app' });
+    expect(http.listenerCount('request')).toBe(1);
+  });
+});
+
 describe('attachWebSocket on an http.Server', () => {
   it('leaves upgrade requests for other paths to other listeners', async () => {
     const f = await setup();
@@ -125,7 +166,7 @@ describe('attachWebSocket on an http.Server', () => {
 
     // Our transport wrote nothing to these: the other listener's answer arrives intact.
     expect(await upgradeStatus(`${base}/teapot`)).toBe(418);
-    expect(await upgradeStatus(`${base}/ws/entity-sync`)).toBe(418); // no trailing slash: not ours
+    expect(await upgradeStatus(`${base}/ws/entity-sync`)).toBe(101); // the path without its trailing slash is ours too
     expect(await upgradeStatus(`${base}/ws/entity-sync/x`)).toBe(418);
 
     // And ours still works alongside.
