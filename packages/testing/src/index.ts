@@ -19,3 +19,6 @@ export { RedisServer, startRedis, type StartRedisOptions } from './redis-server.
 export { redisCommand, type RespReply } from './resp.js';
 export { ServerProcess, type LaunchOptions } from './server-process.js';
 export { TestServer } from './test-server.js';
+export { type Closeable, type RunningServer, serveHttp } from './serve-http.js';
+export { type Disposable, Teardown } from './teardown.js';
+export { TestClient, type TestClientOptions } from './test-client.js';

@@ -1,19 +1,16 @@
 import { createEntitySync, type EntitySyncError } from '@entity-sync/core';
 import { createNatsBroker } from '@entity-sync/nats';
 import { createRedisBroker } from '@entity-sync/redis';
-import { freePort, type NatsServer, type RedisServer, startNats, startRedis } from '@entity-sync/testing';
+import { freePort, type NatsServer, type RedisServer, startNats, startRedis, Teardown, TestClient } from '@entity-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serve } from '../../ws/test/support/server.js';
-import { TestClient } from '../../ws/test/support/test-client.js';
+import { serve } from './support.js';
 
 /**
  * A node may start before its broker (containers come up in any order): it keeps retrying,
  * tells `onError`, and works once the broker is reachable.
  */
-const leftovers: Array<{ close(): Promise<void> } | { stop(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await ('close' in item ? item.close() : item.stop());
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 
 const brokers = {
   nats: { start: (port: number) => startNats({ port }), make: (port: number) => createNatsBroker({ servers: `nats://127.0.0.1:${port}` }) },

@@ -1,18 +1,16 @@
+import { Teardown, TestClient } from '@entity-sync/testing';
 import { type Broker, createEntitySync, MemoryBroker } from '@entity-sync/core';
 import { createNatsBroker } from '@entity-sync/nats';
 import { createRedisBroker } from '@entity-sync/redis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { serve } from '../../ws/test/support/server.js';
-import { TestClient } from '../../ws/test/support/test-client.js';
+import { serve } from './support.js';
 
 /**
  * `resyncAll()` (design section 8): a change source that cannot prove it missed nothing makes
  * every node of the cluster fetch every key it holds again, through the bus.
  */
-const leftovers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 
 let run = 0;
 const memory = new MemoryBroker();

@@ -1,6 +1,5 @@
-import { LatencyProxy } from '@entity-sync/testing';
+import { LatencyProxy, TestClient } from '@entity-sync/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TestClient } from '../../ws/test/support/test-client.js';
 import { NodeProcess } from './cluster/node-process.js';
 
 /**

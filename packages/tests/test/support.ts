@@ -1,15 +1,19 @@
 import { createEntitySync, type EntitySync, type EntitySyncOptions } from '@entity-sync/core';
-import { type RunningServer, serve } from '../../ws/test/support/server.js';
-import { TestClient, type TestClientOptions } from '../../ws/test/support/test-client.js';
+import { type RunningServer as Running, serveHttp, Teardown, TestClient, type TestClientOptions } from '@entity-sync/testing';
+import { type AttachOptions, attachWebSocket, type WebSocketAttachment } from '@entity-sync/ws';
 
 export { TestClient };
 
-/** Everything a test started, closed in reverse order by {@link closeAll}. */
-const leftovers: Array<{ close(): Promise<void> }> = [];
+export type RunningServer = Running<WebSocketAttachment>;
 
-export async function closeAll(): Promise<void> {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
+/** Serves `sync` over WebSocket on a fresh HTTP server on a free loopback port. */
+export function serve(sync: EntitySync, options: Omit<AttachOptions, 'server' | 'noServer'> = {}): Promise<RunningServer> {
+  return serveHttp((server) => attachWebSocket(sync, { server, ...options }), options.path);
 }
+
+/** Everything a test started through these helpers, closed in reverse order by {@link closeAll}. */
+const leftovers = new Teardown();
+export const closeAll = leftovers.run;
 
 export interface Node {
   sync: EntitySync;

@@ -2,12 +2,10 @@ import { createEntitySync, type EntitySync } from '@entity-sync/core';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningServer, serve } from './support/server.js';
-import { TestClient } from './support/test-client.js';
+import { TestClient, Teardown } from '@entity-sync/testing';
 
-const leftovers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 
 const KEYS = Array.from({ length: 50 }, (_, i) => ({ entity: 'items', id: String(i) }));
 

@@ -13,7 +13,7 @@ import {
 import type { AttachOptions } from '@entity-sync/ws';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, serve } from './support/server.js';
-import { TestClient } from './support/test-client.js';
+import { TestClient, Teardown } from '@entity-sync/testing';
 
 // The process must survive everything in this file without a single unhandled rejection.
 const unhandled: unknown[] = [];
@@ -21,10 +21,8 @@ const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
 process.on('unhandledRejection', onUnhandled);
 process.on('uncaughtException', onUnhandled);
 
-const leftovers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 afterAll(async () => {
   await new Promise((resolve) => setImmediate(resolve));
   process.off('unhandledRejection', onUnhandled);

@@ -1,12 +1,10 @@
 import { createEntitySync, type EntitySync } from '@entity-sync/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningServer, serve } from './support/server.js';
-import { TestClient } from './support/test-client.js';
+import { TestClient, Teardown } from '@entity-sync/testing';
 
-const leftovers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 
 async function setup(): Promise<{ sync: EntitySync; server: RunningServer; store: Map<string, unknown> }> {
   const store = new Map<string, unknown>([['100', { id: '100', closed: false }]]);

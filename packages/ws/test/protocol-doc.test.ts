@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createEntitySync, type EntityKey, type EntitySync } from '@entity-sync/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningServer, serve } from './support/server.js';
-import { TestClient } from './support/test-client.js';
+import { TestClient, Teardown } from '@entity-sync/testing';
 
 /** Replays every ```flow block of docs/protocol.md against a live server. */
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url)), 'utf8');
@@ -43,10 +43,8 @@ function parseKey(text: string): EntityKey {
   return { entity, id };
 }
 
-const leftovers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 
 describe('docs/protocol.md examples', () => {
   const all = flows();

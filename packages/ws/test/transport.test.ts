@@ -14,12 +14,10 @@ import { type AttachOptions, attachWebSocket } from '@entity-sync/ws';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type RunningServer, serve } from './support/server.js';
-import { TestClient } from './support/test-client.js';
+import { TestClient, Teardown } from '@entity-sync/testing';
 
-const leftovers: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const item of leftovers.splice(0).reverse()) await item.close();
-});
+const leftovers = new Teardown();
+afterEach(leftovers.run);
 
 const CONNECTED = { type: 'connected', protocol: 1 };
 type Mode = 'v1' | 'legacy';
