@@ -2,13 +2,17 @@
 // After `pnpm build`: loads every published package the way users will, through its own
 // `exports` map, once with `import` and once with `require`, and checks that both expose the
 // same names and that each `types` file exists. Run by .ci/run.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 'ws', 'nats', 'redis', 'client'];
+// Every package that is published (not private).
+const packages = readdirSync(join(root, 'packages')).filter((name) => {
+  const file = join(root, 'packages', name, 'package.json');
+  return existsSync(file) && !JSON.parse(readFileSync(file, 'utf8')).private;
+});
 let failed = false;
 
 for (const name of packages) {

@@ -9,6 +9,11 @@ export default defineConfig([
     format: ['esm'],
     outExtension: () => ({ js: '.min.js' }),
     platform: 'browser',
+    // Self-contained: the protocol module is inlined, from its sources.
+    noExternal: ['@entity-sync/protocol'],
+    esbuildOptions(options) {
+      options.conditions = ['@entity-sync/source'];
+    },
     target: 'es2020',
     minify: true,
     sourcemap: true,

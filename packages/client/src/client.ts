@@ -1,7 +1,7 @@
+import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1 } from '@entity-sync/protocol';
 import { backoffDelay } from './backoff.js';
 import { Emitter, rethrowLater } from './emitter.js';
 import { ClientError, type ClientErrorCode, HELD_CODES } from './errors.js';
-import { keyString } from './keys.js';
 import { type Ref, Subscription, type Watcher } from './subscriptions.js';
 import type {
   ClientOptions,
@@ -17,7 +17,7 @@ import type {
 import { type WatchOptions, watchKey } from './watch.js';
 
 /** The WebSocket subprotocol of the v1 protocol. */
-export const PROTOCOL = 'entity-sync.v1';
+export const PROTOCOL = PROTOCOL_V1;
 /** Keys per subscribe frame are cut into frames of at most this many characters. */
 const MAX_BATCH_CHARS = 32 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -56,6 +56,7 @@ interface Pending {
   keys: Set<string>;
 }
 
+/** A server frame as read off the wire (`ServerFrame` of `@entity-sync/protocol`, unchecked). */
 interface ServerFrame {
   type?: unknown;
   ref?: Ref;
@@ -196,12 +197,13 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       sub.ref = undefined;
     }
     if (this.state === 'closed') return;
-    if (this.refused !== undefined || code === 4401 || code === 4403) {
+    const retry = CLOSE_RETRY[code as CloseCode] ?? 'backoff';
+    if (this.refused !== undefined || retry === 'never') {
       this.setState('closed', { code, reason });
       this.report(new ClientError('UNAUTHORIZED', `connection refused: ${this.refused ?? `close code ${code} ${reason}`}`));
       return;
     }
-    const now = (code === 1001 || code === 1012) && this.attempt === 0;
+    const now = retry === 'at-once' && this.attempt === 0;
     const delay = now ? 0 : backoffDelay(this.attempt, this.options.retry);
     this.attempt++;
     this.setState('reconnecting', { code, reason, retryInMs: delay });

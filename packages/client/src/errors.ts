@@ -1,4 +1,4 @@
-import type { EntityKey } from './types.js';
+import type { EntityKey, WireErrorCode } from '@entity-sync/protocol';
 
 /**
  * Error codes a client can see. The server's codes (see docs/protocol.md) plus three of the
@@ -6,21 +6,7 @@ import type { EntityKey } from './types.js';
  * close code 4401/4403; the client stops reconnecting), `BAD_FRAME` (the server sent something
  * that is not a v1 frame) and `LISTENER_ERROR` (a listener threw; the error is in `cause`).
  */
-export type ClientErrorCode =
-  | 'BAD_MESSAGE'
-  | 'UNKNOWN_ENTITY'
-  | 'INVALID_KEY'
-  | 'INVALID_SECRET'
-  | 'FORBIDDEN'
-  | 'TOO_MANY_SUBSCRIPTIONS'
-  | 'RATE_LIMITED'
-  | 'FETCH_FAILED'
-  | 'FETCH_TIMEOUT'
-  | 'UNAVAILABLE'
-  | 'INTERNAL'
-  | 'UNAUTHORIZED'
-  | 'BAD_FRAME'
-  | 'LISTENER_ERROR';
+export type ClientErrorCode = WireErrorCode | 'UNAUTHORIZED' | 'BAD_FRAME' | 'LISTENER_ERROR';
 
 /** Every error the client reports: a code, a message, and the key it concerns, if any. */
 export class ClientError extends Error {
@@ -39,5 +25,4 @@ export class ClientError extends Error {
   }
 }
 
-/** Per-key codes after which the server still holds the subscription (data may come later). */
-export const HELD_CODES: ReadonlySet<string> = new Set(['FORBIDDEN', 'FETCH_FAILED', 'FETCH_TIMEOUT']);
+export { HELD_CODES } from '@entity-sync/protocol';

@@ -1,10 +1,6 @@
-/** Identifies one entity: its type name and its id. */
-export interface EntityKey<Name extends string = string> {
-  /** Entity type name, `^[A-Za-z0-9_-]{1,64}$`. */
-  entity: Name;
-  /** Any string of at most 256 UTF-8 bytes. */
-  id: string;
-}
+import type { EntityKey } from '@entity-sync/protocol';
+
+export type { EntityKey };
 
 /**
  * Maps each entity type name to the type of its value, e.g.

@@ -1,45 +1,16 @@
-/** An entity type name, matching {@link ENTITY_NAME_PATTERN}. */
-export type EntityName = string;
-/** Any string of at most {@link MAX_ID_BYTES} UTF-8 bytes. */
-export type EntityId = string;
+import type { EntityKey } from '@entity-sync/protocol';
 
-/** Identifies one entity: its type and its id (the Go library's `EntityKey`). */
-export interface EntityKey {
-  entity: EntityName;
-  id: EntityId;
-}
-
-/** A key as one unambiguous string, used for maps. Never put it on the wire. */
-export type KeyString = string;
-
-export const ENTITY_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const MAX_ID_BYTES = 256;
-
-const encoder = new TextEncoder();
-
-/** Returns why `key` is not a valid key, or `undefined` when it is. */
-export function keyProblem(key: EntityKey): string | undefined {
-  if (!ENTITY_NAME_PATTERN.test(key.entity)) {
-    return 'entity must match ^[A-Za-z0-9_-]{1,64}$';
-  }
-  if (key.id.length > MAX_ID_BYTES || encoder.encode(key.id).length > MAX_ID_BYTES) {
-    return `id must be at most ${MAX_ID_BYTES} bytes`;
-  }
-  return undefined;
-}
-
-/**
- * `entity/id`. Unambiguous because an entity name cannot contain `/`: the first `/` always
- * ends the entity name (the Go library's `entity.id` let `a`/`b.c` collide with `a.b`/`c`).
- */
-export function keyString(key: EntityKey): KeyString {
-  return `${key.entity}/${key.id}`;
-}
-
-export function parseKeyString(value: KeyString): EntityKey {
-  const slash = value.indexOf('/');
-  return { entity: value.slice(0, slash), id: value.slice(slash + 1) };
-}
+export {
+  ENTITY_NAME_PATTERN,
+  type EntityId,
+  type EntityKey,
+  type EntityName,
+  type KeyString,
+  keyProblem,
+  keyString,
+  MAX_ID_BYTES,
+  parseKeyString,
+} from '@entity-sync/protocol';
 
 /**
  * The bus subject of a key: `prefix.entity.<id as base64url>` (an empty id is `=`).

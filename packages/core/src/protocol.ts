@@ -1,37 +1,25 @@
-import type { WireErrorCode } from './errors.js';
+import {
+  Action,
+  FrameType,
+  MAX_REF_LENGTH,
+  MAX_SECRET_LENGTH,
+  type ProtocolMode,
+  type Ref,
+  type WireErrorCode,
+} from '@entity-sync/protocol';
 import { type EntityKey, keyProblem } from './keys.js';
 
-/** The WebSocket subprotocol that selects v1 mode. No subprotocol means legacy mode. */
-export const PROTOCOL_V1 = 'entity-sync.v1';
-/** Default path, the Go library's. */
-export const DEFAULT_PATH = '/ws/entity-sync/';
-/** The largest secret accepted, in UTF-16 code units of the JSON string (8 KiB). */
-export const MAX_SECRET_LENGTH = 8 * 1024;
-
-export type ProtocolMode = 'legacy' | 'v1';
-
-/** Client actions, as named by the Go library. */
-export const Action = { subscribe: 'subscribe', unsubscribe: 'unsubscribe', secret: 'secret' } as const;
-
-/** Server frame types (v1 only). */
-export const FrameType = { connected: 'connected', data: 'data', ack: 'ack', error: 'error' } as const;
-
-/** Close codes the server uses. docs/protocol.md has the table with retry semantics. */
-export const CloseCode = {
-  /** Normal close, e.g. after the client asked for it. */
-  Normal: 1000,
-  /** The server is shutting down: reconnect (to another node). */
-  GoingAway: 1001,
-  /** A frame was larger than `maxPayload`. */
-  MessageTooBig: 1009,
-  /** Unexpected server error. */
-  InternalError: 1011,
-  /** The client read too slowly and its buffer passed the hard limit: reconnect. */
-  SlowConsumer: 4008,
-} as const;
-
-/** A client-chosen correlation id, echoed in the `ack` or `error` reply (v1). */
-export type Ref = string | number;
+export {
+  Action,
+  CloseCode,
+  DEFAULT_PATH,
+  FrameType,
+  MAX_SECRET_LENGTH,
+  PROTOCOL_V1,
+  type ProtocolMode,
+  type Ref,
+  type ServerFrame,
+} from '@entity-sync/protocol';
 
 export type ClientMessage =
   | { action: 'subscribe' | 'unsubscribe'; keys: KeyEntry[]; ref?: Ref }
@@ -48,8 +36,6 @@ export interface ParseError {
 }
 
 export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; error: ParseError };
-
-const MAX_REF_LENGTH = 128;
 
 /**
  * Parses one client frame. Field names match case-insensitively and the last of duplicate
@@ -189,10 +175,3 @@ export function errorFrame(error: ErrorFrame): string {
 export function dataFramePrefix(key: EntityKey): string {
   return `{"type":"data","entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)},"data":`;
 }
-
-/** What the server may send, for clients and tests. */
-export type ServerFrame =
-  | { type: 'connected'; protocol: 1 }
-  | { type: 'data'; entity: string; id: string; data: unknown }
-  | { type: 'ack'; ref: Ref }
-  | { type: 'error'; code: WireErrorCode; message: string; ref?: Ref; entity?: string; id?: string };

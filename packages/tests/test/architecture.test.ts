@@ -23,11 +23,12 @@ function imports(file: string): string[] {
 }
 
 const allowed: Record<string, RegExp> = {
-  core: /^(node:|zod$|\.)/,
+  protocol: /^\./,
+  core: /^(node:|zod$|@entity-sync\/protocol$|\.)/,
   ws: /^(node:|ws$|@entity-sync\/core$|\.)/,
   nats: /^(node:|nats$|@entity-sync\/core$|\.)/,
   redis: /^(node:|ioredis$|@entity-sync\/core$|\.)/,
-  client: /^\./,
+  client: /^(@entity-sync\/protocol$|\.)/,
 };
 
 describe('package boundaries', () => {
