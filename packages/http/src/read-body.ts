@@ -15,7 +15,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** `undefined` when `header` is `application/json` (UTF-8 if a charset is given), else the 415 reply. */
 export function mediaTypeProblem(header: string | undefined): Reply | undefined {
   const [type = '', ...params] = (header ?? '').split(';').map((part) => part.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
   if (type === 'application/json' && (charset === undefined || charset === 'utf-8' || charset === 'utf8')) return undefined;
   const got = header === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(header)}`;
   return problem(415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be JSON sent as Content-Type: application/json; got ${got}`);

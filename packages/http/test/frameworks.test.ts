@@ -31,7 +31,12 @@ describe.each<Mount>(['node', 'express', 'express+json', 'fastify'])('mounted on
 
   it('400 names the bad key by index', async () => {
     const server = await start(mount);
-    const answer = await post(server.notifyUrl, { keys: [{ entity: 'items', id: '1' }, { entity: 'no spaces', id: '2' }] });
+    const answer = await post(server.notifyUrl, {
+      keys: [
+        { entity: 'items', id: '1' },
+        { entity: 'no spaces', id: '2' },
+      ],
+    });
     expect(answer.status).toBe(400);
     expect(answer.body.error).toMatchObject({ code: 'INVALID_KEY', index: 1 });
     expect(answer.body.error.message).toMatch(/^keys\[1\]: entity must match/);
@@ -47,7 +52,6 @@ describe.each<Mount>(['node', 'express', 'express+json', 'fastify'])('mounted on
     const form = await post(server.notifyUrl, 'keys=1', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form).toMatchObject({ status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } });
   });
-
 });
 
 // With a global express.json(), body-parser owns the body and its limit, so only these three.

@@ -75,10 +75,10 @@ describe('202', () => {
 describe('400', () => {
   it('refuses bad JSON and says why', async () => {
     const server = await start();
-    const cases: Array<[string | Buffer, string, RegExp]> = [
+    const cases: Array<[string | Uint8Array<ArrayBuffer>, string, RegExp]> = [
       ['{"keys": [', 'BAD_JSON', /not valid JSON/],
       ['', 'BAD_JSON', /empty/],
-      [Buffer.from([0x7b, 0xff, 0x7d]), 'BAD_JSON', /UTF-8/],
+      [new Uint8Array([0x7b, 0xff, 0x7d]), 'BAD_JSON', /UTF-8/],
       ['[]', 'BAD_BODY', /the body is an array/],
       ['"keys"', 'BAD_BODY', /expected \{"keys"/],
       ['{}', 'BAD_BODY', /expected \{"keys"/],

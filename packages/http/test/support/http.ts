@@ -28,6 +28,8 @@ export interface RawExchange {
   response: Promise<string>;
   /** Bytes of body written so far. */
   written(): number;
+  /** What the server sent so far. */
+  received(): string;
   socket: ReturnType<typeof connect>;
 }
 
@@ -60,5 +62,5 @@ export function rawRequest(port: number, head: string, chunk: (() => string) | u
       resolve(received);
     }),
   );
-  return { response, written: () => written, socket };
+  return { response, written: () => written, received: () => received, socket };
 }
