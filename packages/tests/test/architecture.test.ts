@@ -28,6 +28,7 @@ const allowed: Record<string, RegExp> = {
   ws: /^(node:|ws$|@entity-sync\/core$|\.)/,
   nats: /^(node:|nats$|@entity-sync\/core$|\.)/,
   redis: /^(node:|ioredis$|@entity-sync\/core$|\.)/,
+  http: /^(node:|@entity-sync\/core$|\.)/,
   client: /^(@entity-sync\/protocol$|\.)/,
 };
 
