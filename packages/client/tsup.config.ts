@@ -1,17 +1,21 @@
 import { defineConfig } from 'tsup';
 import { libraryBuild } from '../../tsup.base.js';
 
+/** One self-contained, minified ES module for browsers (`browser` condition, CDNs, <script type=module>). */
+const browserBundle = (name: string, entry: string) => ({
+  entry: { [name]: entry },
+  format: ['esm' as const],
+  outExtension: () => ({ js: '.min.js' }),
+  platform: 'browser' as const,
+  target: 'es2020',
+  minify: true,
+  sourcemap: true,
+  clean: false,
+});
+
 export default defineConfig([
-  libraryBuild,
-  {
-    // One self-contained, minified ES module for browsers (`browser` condition, CDNs, <script type=module>).
-    entry: { 'entity-sync-client.browser': 'src/index.ts' },
-    format: ['esm'],
-    outExtension: () => ({ js: '.min.js' }),
-    platform: 'browser',
-    target: 'es2020',
-    minify: true,
-    sourcemap: true,
-    clean: false,
-  },
+  { ...libraryBuild, entry: ['src/index.ts', 'src/shared.ts'] },
+  browserBundle('entity-sync-client.browser', 'src/index.ts'),
+  // `@entity-sync/client/shared`: the whole client plus one socket per browser.
+  browserBundle('entity-sync-client-shared.browser', 'src/shared.ts'),
 ]);
