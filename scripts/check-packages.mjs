@@ -18,21 +18,25 @@ let failed = false;
 for (const name of packages) {
   const dir = join(root, 'packages', name);
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  const entry = pkg.exports['.'];
   const problems = [];
-  for (const condition of ['import', 'require']) {
-    const target = entry[condition];
-    if (Object.keys(target)[0] !== 'types') problems.push(`${condition}: "types" must come first`);
-    for (const file of [target.types, target.default]) {
-      if (!existsSync(join(dir, file))) problems.push(`${condition}: ${file} is missing (run pnpm build)`);
+  // Every entry point with an import and a require branch: `.`, and subpaths like `./shared`.
+  for (const [subpath, entry] of Object.entries(pkg.exports)) {
+    if (typeof entry !== 'object' || !entry.import || !entry.require) continue;
+    const at = subpath === '.' ? '' : `${subpath}: `;
+    const before = problems.length;
+    for (const condition of ['import', 'require']) {
+      const target = entry[condition];
+      if (Object.keys(target)[0] !== 'types') problems.push(`${at}${condition}: "types" must come first`);
+      for (const file of [target.types, target.default]) {
+        if (!existsSync(join(dir, file))) problems.push(`${at}${condition}: ${file} is missing (run pnpm build)`);
+      }
     }
-  }
-  if (problems.length === 0) {
+    if (problems.length > before) continue;
     // Resolve from inside the package, as a dependent would, without the source condition.
     const esm = Object.keys(await import(pathToFileURL(join(dir, entry.import.default)).href)).sort();
     const cjs = Object.keys(createRequire(join(dir, 'package.json'))(join(dir, entry.require.default))).sort();
-    if (esm.length === 0) problems.push('the ESM entry exports nothing');
-    if (JSON.stringify(esm) !== JSON.stringify(cjs)) problems.push(`ESM exports ${esm} but CJS exports ${cjs}`);
+    if (esm.length === 0) problems.push(`${at}the ESM entry exports nothing`);
+    if (JSON.stringify(esm) !== JSON.stringify(cjs)) problems.push(`${at}ESM exports ${esm} but CJS exports ${cjs}`);
   }
   if (problems.length > 0) {
     failed = true;

@@ -1,22 +1,26 @@
 import { defineConfig } from 'tsup';
 import { libraryBuild } from '../../tsup.base.js';
 
-export default defineConfig([
-  libraryBuild,
-  {
-    // One self-contained, minified ES module for browsers (`browser` condition, CDNs, <script type=module>).
-    entry: { 'entity-sync-client.browser': 'src/index.ts' },
-    format: ['esm'],
-    outExtension: () => ({ js: '.min.js' }),
-    platform: 'browser',
-    // Self-contained: the protocol module is inlined, from its sources.
-    noExternal: ['@entity-sync/protocol'],
-    esbuildOptions(options) {
-      options.conditions = ['@entity-sync/source'];
-    },
-    target: 'es2020',
-    minify: true,
-    sourcemap: true,
-    clean: false,
+/** One self-contained, minified ES module for browsers (`browser` condition, CDNs, <script type=module>). */
+const browserBundle = (name: string, entry: string) => ({
+  entry: { [name]: entry },
+  format: ['esm' as const],
+  outExtension: () => ({ js: '.min.js' }),
+  platform: 'browser' as const,
+  // Self-contained: the protocol module is inlined, from its sources.
+  noExternal: ['@entity-sync/protocol'],
+  esbuildOptions(options: { conditions?: string[] }) {
+    options.conditions = ['@entity-sync/source'];
   },
+  target: 'es2020',
+  minify: true,
+  sourcemap: true,
+  clean: false,
+});
+
+export default defineConfig([
+  { ...libraryBuild, entry: ['src/index.ts', 'src/shared.ts'] },
+  browserBundle('entity-sync-client.browser', 'src/index.ts'),
+  // `@entity-sync/client/shared`: the whole client plus one socket per browser.
+  browserBundle('entity-sync-client-shared.browser', 'src/shared.ts'),
 ]);

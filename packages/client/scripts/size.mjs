@@ -1,8 +1,13 @@
-// Prints the size of the browser bundle, minified and gzipped (run `pnpm build` first).
+// Prints the size of the browser bundles, minified and gzipped (run `pnpm build` first): the
+// client, and the client with one socket per browser (`@entity-sync/client/shared`).
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-const file = new URL('../dist/entity-sync-client.browser.min.js', import.meta.url);
-const code = readFileSync(file);
-const gzipped = gzipSync(code, { level: 9 }).length;
-console.log(`minified: ${code.length} B, minified + gzipped: ${gzipped} B (${(gzipped / 1024).toFixed(2)} KiB)`);
+for (const [label, name] of [
+  ['client', 'entity-sync-client.browser.min.js'],
+  ['client/shared', 'entity-sync-client-shared.browser.min.js'],
+]) {
+  const code = readFileSync(new URL(`../dist/${name}`, import.meta.url));
+  const gzipped = gzipSync(code, { level: 9 }).length;
+  console.log(`${label}: minified: ${code.length} B, minified + gzipped: ${gzipped} B (${(gzipped / 1024).toFixed(2)} KiB)`);
+}

@@ -8,6 +8,7 @@ export {
   type ConformanceFixture,
   type ConformanceOptions,
 } from './broker-conformance.js';
+export { type FrameTap, tapClientFrames } from './frame-tap.js';
 export { freePort } from './free-port.js';
 export { LatencyProxy } from './latency-proxy.js';
 export { brokerOutageSuite, type OutageFixture, type OutageSuite } from './outage-suite.js';
