@@ -59,12 +59,14 @@ function installHooks(): void {
 
 /**
  * Starts `src/<script>.ts` in a new Node process (own process group, IPC channel), pinned to
- * `cpu` with `taskset` when available. Runs the workspace sources through tsx.
+ * `cpu` with `taskset` when available. The harness runs through tsx; the library is the built
+ * `dist/` of each package (`pnpm build` first), as users run it: sources through tsx would pay
+ * tsx's per-closure name helper on every call.
  */
 export function spawnNode(script: string, cpu: number, args: string[], nodeFlags: string[] = []): ChildProcess {
   installHooks();
   const file = fileURLToPath(new URL(`./${script}.ts`, import.meta.url));
-  const nodeArgs = [...nodeFlags, '--conditions=@entity-sync/source', '--import', 'tsx', file, ...args];
+  const nodeArgs = [...nodeFlags, '--import', 'tsx', file, ...args];
   const [cmd, cmdArgs] = pinning ? ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, cmdArgs as string[], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
   live.add(child);
