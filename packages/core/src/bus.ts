@@ -1,6 +1,7 @@
 import type { Broker, BrokerSession, BrokerStatus } from './broker.js';
 import { EntitySyncError } from './errors.js';
 import type { EntityKey } from './keys.js';
+import { Publisher } from './publisher.js';
 
 export interface BusOptions {
   nodeId: string;
@@ -20,15 +21,6 @@ export interface BusOptions {
 /** Messages on the cluster's control subject, which every node subscribes to. */
 export type ControlMessage = { op: 'resync' };
 
-interface Buffered {
-  subject: string;
-  payload: Uint8Array;
-  resolve(): void;
-  reject(error: EntitySyncError): void;
-  timer: NodeJS.Timeout;
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
@@ -41,11 +33,8 @@ export class Bus {
   readonly session: Promise<BrokerSession>;
   /** `'down'` until the first connect succeeds, then as the broker reports. */
   status: BrokerStatus = 'down';
-  published = 0;
   received = 0;
-  readonly #buffer: Buffered[] = [];
-  /** Publishes of this turn of the event loop, one per subject. */
-  #batch: Map<string, { key: EntityKey; promise: Promise<void>; settle(published: Promise<void>): void }> | undefined;
+  readonly #publisher: Publisher;
   /** Payloads start with the origin, so a node recognizes its own echo without parsing it. */
   readonly #originField: string;
   readonly #originBytes: Uint8Array;
@@ -63,7 +52,10 @@ export class Bus {
   ) {
     this.#controlSubject = `${options.prefix}._control`;
     this.#originField = `{"origin":${JSON.stringify(options.nodeId)},`;
-    this.#originBytes = encoder.encode(this.#originField);
+    this.#originBytes = Buffer.from(this.#originField);
+    this.#publisher = new Publisher({ timeoutMs: options.timeoutMs, maxBuffered: options.maxBuffered }, () =>
+      this.status === 'up' ? this.#open : undefined,
+    );
     this.session = this.#connect(broker);
     this.session.catch(() => {
       // Only when closed before connecting; callers see the rejection themselves.
@@ -104,102 +96,33 @@ export class Bus {
   }
 
   get buffered(): number {
-    return this.#buffer.length;
+    return this.#publisher.buffered;
   }
 
-  /**
-   * Publishes a change of `key` to every node subscribed to `subject`. Changes of one key
-   * notified in the same turn of the event loop go out as one message, sent after all of them
-   * (so it follows every write made before any of those notifies).
-   */
-  publish(subject: string, key: EntityKey): Promise<void> {
-    let batch = this.#batch;
-    if (batch === undefined) {
-      batch = this.#batch = new Map();
-      queueMicrotask(this.#flushBatch);
-    }
-    let queued = batch.get(subject);
-    if (queued === undefined) {
-      let settle!: (published: Promise<void>) => void;
-      const promise = new Promise<void>((resolve) => (settle = resolve));
-      batch.set(subject, (queued = { key, promise, settle }));
-    }
-    return queued.promise;
+  get published(): number {
+    return this.#publisher.published;
   }
 
-  readonly #flushBatch = (): void => {
-    const batch = this.#batch;
-    this.#batch = undefined;
-    for (const [subject, queued] of batch ?? []) queued.settle(this.#publishNow(subject, queued.key));
-  };
+  /** The bus message telling other nodes that `key` changed (build it once per key and keep it). */
+  changePayload(key: EntityKey): Uint8Array {
+    return Buffer.from(`${this.#originField}"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
+  }
 
-  #publishNow(subject: string, key: EntityKey): Promise<void> {
-    return this.#publishPayload(subject, `"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
+  /** Publishes a change message (from {@link changePayload}) on a key's subject. */
+  publish(subject: string, payload: Uint8Array): Promise<void> {
+    return this.#publisher.publish(subject, payload);
   }
 
   /** Publishes a control message to every node of the cluster (this one skips its echo). */
   publishControl(message: ControlMessage): Promise<void> {
-    return this.#publishPayload(this.#controlSubject, JSON.stringify(message).slice(1));
-  }
-
-  /** `fields` is the payload after the origin field: `"a":1,...}`. */
-  #publishPayload(subject: string, fields: string): Promise<void> {
-    const payload = encoder.encode(`${this.#originField}${fields}`);
-    if (this.status === 'down' || this.#open === undefined) return this.#hold(subject, payload);
-    return this.#send(this.#open, subject, payload).catch((error: unknown) => {
-      if (this.status === 'down') return this.#hold(subject, payload);
-      throw error;
-    });
-  }
-
-  #send(session: BrokerSession, subject: string, payload: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(publishError(`broker did not accept the publish within ${this.options.timeoutMs} ms`));
-      }, this.options.timeoutMs);
-      session.publish(subject, payload).then(
-        () => {
-          clearTimeout(timer);
-          this.published++;
-          resolve();
-        },
-        (cause: unknown) => {
-          clearTimeout(timer);
-          reject(cause instanceof EntitySyncError ? cause : publishError('broker refused the publish', cause));
-        },
-      );
-    });
-  }
-
-  #hold(subject: string, payload: Uint8Array): Promise<void> {
-    if (this.#buffer.length >= this.options.maxBuffered) {
-      return Promise.reject(publishError(`bus is down and ${this.options.maxBuffered} publishes are already waiting`));
-    }
-    return new Promise((resolve, reject) => {
-      const item: Buffered = {
-        subject,
-        payload,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#buffer.splice(this.#buffer.indexOf(item), 1);
-          reject(publishError(`bus stayed down for ${this.options.timeoutMs} ms`));
-        }, this.options.timeoutMs),
-      };
-      this.#buffer.push(item);
-    });
+    return this.#publisher.publish(this.#controlSubject, Buffer.from(`${this.#originField}${JSON.stringify(message).slice(1)}`));
   }
 
   #setStatus(status: BrokerStatus): void {
     if (status === this.status) return;
     this.status = status;
     if (status === 'down') return;
-    const session = this.#open;
-    for (const item of this.#buffer.splice(0)) {
-      clearTimeout(item.timer);
-      if (session === undefined) item.reject(publishError('broker session is not open'));
-      else this.#send(session, item.subject, item.payload).then(item.resolve, item.reject);
-    }
+    this.#publisher.recovered();
     this.options.onRecovered();
   }
 
@@ -240,10 +163,7 @@ export class Bus {
       clearTimeout(this.#retry.timer);
       this.#retry.wake();
     }
-    for (const item of this.#buffer.splice(0)) {
-      clearTimeout(item.timer);
-      item.reject(new EntitySyncError('CLOSED', 'bridge closed before the bus came back'));
-    }
+    this.#publisher.close();
     const session = await this.session.catch(() => undefined);
     await session?.close();
   }
@@ -261,8 +181,4 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
   return true;
-}
-
-function publishError(message: string, cause?: unknown): EntitySyncError {
-  return new EntitySyncError('PUBLISH_FAILED', message, cause === undefined ? undefined : { cause });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEntitySync } from './entity-sync.js';
+import { createEntitySync } from './node.js';
 import type { SocketLike } from './types.js';
 
 /** A socket whose backlog the test sets, recording what the connection writes. */
@@ -16,14 +16,14 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('Connection', () => {
   it('drops the values waiting in its outbox when the secret changes: none fetched with the old secret is written after', async () => {
-    const sync = createEntitySync();
+    const sync = createEntitySync({ highWaterMark: 100 });
     let version = 0;
     sync.registerEntity('docs', {
       fetch: (_key, ctx) => ({ v: version, as: ctx.secret }),
       authorize: (key, ctx) => ctx.secret === 'old' || key.id === 'even',
     });
     const socket = new FakeSocket();
-    const connection = sync.accept(socket, { protocol: 'v1', highWaterMark: 100 }, 'old');
+    const connection = sync.accept(socket, { protocol: 'v1' }, 'old');
     connection.receive(
       JSON.stringify({
         action: 'subscribe',

@@ -1,6 +1,4 @@
 import { fingerprint } from './fingerprint.js';
-import { dataFramePrefix } from './protocol.js';
-import type { EntityKey } from './keys.js';
 import type { ProtocolMode } from './protocol.js';
 
 /**
@@ -69,16 +67,21 @@ export class EncodedBatch {
     return (this.#v1 ??= this.values.map((v) => v.v1Frame()));
   }
 
-  /** Identifies the bytes this batch puts on a v1 connection (see {@link fingerprint}). */
+  /**
+   * Identifies the values of this batch (see {@link fingerprint}): a hash of their JSON, in
+   * order. The same values give the same number on every node and after restarts.
+   */
   get fingerprint(): number {
-    this.#fingerprint ??= fingerprint(this.frames('v1') as string[]);
+    this.#fingerprint ??= fingerprint(this.values.map((v) => v.json()));
     return this.#fingerprint;
   }
 }
 
-/** Encodes every value of one fetch for `key`. Throws if a value cannot be serialized. */
-export function encodeValues(key: EntityKey, values: readonly unknown[]): EncodedBatch {
-  const prefix = dataFramePrefix(key);
+/**
+ * Encodes every value of one fetch for a key whose v1 frames start with `prefix` (see
+ * `dataFramePrefix`). Throws if a value cannot be serialized.
+ */
+export function encodeValues(prefix: string, values: readonly unknown[]): EncodedBatch {
   return new EncodedBatch(
     values.map((value) => {
       const encoded = new EncodedValue(value, prefix);

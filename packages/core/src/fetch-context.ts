@@ -1,20 +1,38 @@
+import type { FetchTask } from './fetch-scheduler.js';
+import type { EntityKey } from './keys.js';
+import type { ResolvedEntity } from './options.js';
+import type { Subscription } from './subscription.js';
 import type { ClientId, FetchContext } from './types.js';
 
 /**
- * The context of one fetch handler call. Its abort signal is made only if the handler asks
- * for it, since most handlers never do and a fetch runs for every change.
+ * One call of an entity's fetch handler: the context it receives (`ctx`) and the task the
+ * scheduler runs. Its abort signal is made only if the handler asks for it, since most handlers
+ * never do and a fetch runs for every change.
  */
-export class FetchCall implements FetchContext {
+export class FetchCall implements FetchContext, FetchTask {
+  /** Values sent through `ctx.send`, in order; the returned value comes after them. */
   readonly values: unknown[] = [];
+  readonly secret: string;
   readonly clientId?: ClientId;
   #controller: AbortController | undefined;
   #finished = false;
 
+  /**
+   * The context of a fetch for `representative`'s group (design section 4): `shared` scope gets
+   * no secret, `client` scope the connection's id and secret, `secret` scope the secret.
+   */
   constructor(
-    readonly secret: string,
-    clientId: ClientId | undefined,
+    private readonly entity: ResolvedEntity,
+    private readonly key: EntityKey,
+    representative: Subscription,
   ) {
-    if (clientId !== undefined) this.clientId = clientId;
+    const { scope } = entity;
+    this.secret = scope === 'shared' ? '' : representative.owner.secret;
+    if (scope === 'client') this.clientId = representative.owner.id;
+  }
+
+  run(): unknown {
+    return this.entity.fetch(this.key, this);
   }
 
   get signal(): AbortSignal {
@@ -29,9 +47,15 @@ export class FetchCall implements FetchContext {
     if (!this.#finished && value !== undefined) this.values.push(value);
   }
 
-  /** The call is over (settled, timed out or the bridge closed): later sends are ignored. */
+  /** The call is over (settled, timed out or the node closed): later sends are ignored. */
   finish(): void {
     this.#finished = true;
     this.#controller?.abort();
   }
+}
+
+/** The member of a fetch group whose secret a fetch uses: the first active one, if any. */
+export function representative(members: Iterable<Subscription>): Subscription | undefined {
+  for (const sub of members) if (sub.state === 'active') return sub;
+  return undefined;
 }

@@ -1,40 +1,56 @@
-import { type EncodedBatch, encodeValues } from './encode.js';
-import { EntitySyncError } from './errors.js';
-import type { KeyString } from './keys.js';
-import type { GroupId, Subscription } from './subscription.js';
-import type { KeyEntry, SubscriptionIndex } from './subscription-index.js';
-import { FetchCall } from './fetch-call.js';
 import { Fifo } from './fifo.js';
 
-export type FetchResult = { ok: true; batch: EncodedBatch } | { ok: false; code: 'FETCH_FAILED' | 'FETCH_TIMEOUT'; error: EntitySyncError };
+/** One call of a fetch handler, as the scheduler runs it. */
+export interface FetchTask {
+  /** Calls the handler: a value, a promise of one, or a throw. */
+  run(): unknown;
+  /** The call is over (settled, timed out, or the scheduler drains): abort what is left. */
+  finish(): void;
+}
+
+/** Why a fetch gave no value. */
+export class FetchFailure {
+  constructor(
+    readonly code: 'FETCH_FAILED' | 'FETCH_TIMEOUT',
+    readonly cause: unknown,
+  ) {}
+}
+
+export interface SchedulerHooks<J, T extends FetchTask> {
+  /** A fetch of `job` starts now: the task to run, or `undefined` when nobody needs it any more. */
+  start(job: J): T | undefined;
+  /**
+   * Every finished fetch, with the value the task returned (or resolved to), or why it has
+   * none; `seq` orders fetches by start.
+   */
+  done(job: J, seq: number, task: T, value: unknown, failure: FetchFailure | undefined): void;
+}
 
 export interface SchedulerOptions {
   maxConcurrent: number;
   timeoutMs: number;
-  /** Receives every finished fetch; `seq` orders fetches by start. */
-  deliver(entry: KeyEntry, group: GroupId, seq: number, result: FetchResult): void;
 }
 
-interface Job {
-  id: string;
-  keyString: KeyString;
-  group: GroupId;
+interface Slot<J> {
+  readonly id: string;
+  readonly job: J;
   running: boolean;
-  /** A change arrived while running: fetch once more afterwards. */
+  /** Asked again while running: fetch once more afterwards. */
   dirty: boolean;
 }
 
 /**
- * Runs fetches: at most one per (key, group) at a time, where changes arriving meanwhile
- * collapse into exactly one follow-up; at most `maxConcurrent` at once overall; each bounded
- * by `timeoutMs`. Every fetch gets a sequence number when it starts, so a value fetched earlier
- * is never delivered after one fetched later.
+ * Runs fetches, knowing nothing of what they are for: at most one per job id at a time, where
+ * requests arriving meanwhile collapse into exactly one follow-up; at most `maxConcurrent` at
+ * once overall (the rest wait in line); each bounded by `timeoutMs`. Every fetch gets a sequence
+ * number when it starts, so the caller can keep a value fetched earlier from overtaking one
+ * fetched later. A task that answers synchronously (an in-memory store, a cache) is finished at
+ * once, without a timer or a promise.
  */
-export class FetchScheduler {
-  /** Jobs by {@link jobId}: one flat map, as most keys have one group at a time. */
-  readonly #jobs = new Map<string, Job>();
-  readonly #waiting = new Fifo<() => void>();
-  readonly #calls = new Set<FetchCall>();
+export class FetchScheduler<J, T extends FetchTask = FetchTask> {
+  readonly #slots = new Map<string, Slot<J>>();
+  readonly #waiting = new Fifo<Slot<J>>();
+  readonly #tasks = new Set<T>();
   #running = 0;
   #seq = 0;
   #idle: Array<() => void> = [];
@@ -42,8 +58,8 @@ export class FetchScheduler {
   failed = 0;
 
   constructor(
-    private readonly index: SubscriptionIndex,
     private readonly options: SchedulerOptions,
+    private readonly hooks: SchedulerHooks<J, T>,
   ) {}
 
   /** The sequence number of the latest fetch started. */
@@ -59,116 +75,97 @@ export class FetchScheduler {
     return this.#waiting.size;
   }
 
-  /** Asks for a fresh fetch of `keyString` for `group`. */
-  request(keyString: KeyString, group: GroupId): void {
-    const id = jobId(keyString, group);
-    const job = this.#jobs.get(id);
-    if (job === undefined) {
-      const created: Job = { id, keyString, group, running: false, dirty: false };
-      this.#jobs.set(id, created);
-      void this.#run(created);
-    } else if (job.running) {
-      job.dirty = true;
-    }
-    // A job still waiting for a slot has not started: it will read the change anyway.
-  }
-
-  async #run(job: Job): Promise<void> {
-    do {
-      job.dirty = false;
-      await this.#acquire();
-      job.running = true;
-      try {
-        await this.#fetchOnce(job);
-      } finally {
-        job.running = false;
-        this.#release();
+  /** Asks for a fresh fetch of `job`, known by `id` (the job of the first request is kept). */
+  request(id: string, job: J): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) {
+      const created: Slot<J> = { id, job, running: false, dirty: false };
+      this.#slots.set(id, created);
+      if (this.#running < this.options.maxConcurrent) {
+        this.#running++;
+        this.#drive(created);
+      } else {
+        this.#waiting.push(created);
       }
-    } while (job.dirty);
-    this.#jobs.delete(job.id);
-  }
-
-  async #fetchOnce(job: Job): Promise<void> {
-    const entry = this.index.get(job.keyString);
-    const members = entry?.groups.get(job.group);
-    if (entry === undefined || members === undefined) return;
-    let representative: Subscription | undefined;
-    for (const sub of members) {
-      if (sub.state === 'active') {
-        representative = sub;
-        break;
-      }
+    } else if (slot.running) {
+      slot.dirty = true;
     }
-    if (representative === undefined) return;
-    const seq = ++this.#seq;
-    this.started++;
-    const { scope } = entry.entity;
-    const secret = scope === 'shared' ? '' : representative.owner.secret;
-    const clientId = scope === 'client' ? representative.owner.id : undefined;
-    const pending = this.#call(entry, secret, clientId);
-    const result = pending instanceof Promise ? await pending : pending;
-    if (!result.ok) this.failed++;
-    const current = this.index.get(job.keyString);
-    if (current !== undefined) this.options.deliver(current, job.group, seq, result);
+    // A slot still waiting in line has not started: it will read the change anyway.
   }
 
   /**
-   * Calls the handler. A handler that answers synchronously (an in-memory store, a cache) is
-   * done at once, without a timer; one that returns a promise races `timeoutMs`.
+   * Holds one concurrency slot: runs `slot`, then whoever waits in line, for as long as fetches
+   * finish synchronously; gives the slot back when nobody waits. (A loop, not recursion, so a
+   * long line of synchronous fetches cannot overflow the stack.)
    */
-  #call(entry: KeyEntry, secret: string, clientId: string | undefined): FetchResult | Promise<FetchResult> {
-    const call = new FetchCall(secret, clientId);
-    let returned: unknown;
-    try {
-      returned = entry.entity.fetch(entry.key, call);
-    } catch (cause) {
-      call.finish();
-      return failed(entry, cause);
-    }
-    if (!isThenable(returned)) {
-      call.finish();
-      return finish(entry, call, returned);
-    }
-    this.#calls.add(call);
-    return new Promise<FetchResult>((resolve) => {
-      const settle = (result: FetchResult): void => {
-        clearTimeout(timer);
-        call.finish();
-        this.#calls.delete(call);
-        resolve(result);
-      };
-      const timer = setTimeout(() => {
-        const error = new EntitySyncError('FETCH_TIMEOUT', `fetch of ${entry.keyString} timed out`);
-        settle({ ok: false, code: 'FETCH_TIMEOUT', error });
-      }, this.options.timeoutMs);
-      Promise.resolve(returned).then(
-        (value) => settle(finish(entry, call, value)),
-        (cause: unknown) => settle(failed(entry, cause)),
-      );
-    });
-  }
-
-  #acquire(): Promise<void> {
-    if (this.#running < this.options.maxConcurrent) {
-      this.#running++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next !== undefined) {
-      next();
-      return;
+  #drive(first: Slot<J> | undefined): void {
+    for (let slot = first; slot !== undefined; slot = this.#waiting.shift()) {
+      if (this.#execute(slot)) return; // went asynchronous: #await drives on
+      this.#slots.delete(slot.id);
     }
     this.#running--;
     if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
+  /** Fetches `slot` until it is no longer dirty; returns true when a fetch went asynchronous. */
+  #execute(slot: Slot<J>): boolean {
+    do {
+      slot.dirty = false;
+      const task = this.hooks.start(slot.job);
+      if (task === undefined) return false;
+      slot.running = true;
+      const seq = ++this.#seq;
+      this.started++;
+      let returned: unknown;
+      try {
+        returned = task.run();
+      } catch (cause) {
+        this.#settle(slot, seq, task, undefined, new FetchFailure('FETCH_FAILED', cause));
+        continue;
+      }
+      if (isThenable(returned)) {
+        this.#await(slot, seq, task, returned);
+        return true;
+      }
+      this.#settle(slot, seq, task, returned, undefined);
+    } while (slot.dirty);
+    return false;
+  }
+
+  #await(slot: Slot<J>, seq: number, task: T, returned: PromiseLike<unknown>): void {
+    this.#tasks.add(task);
+    let settled = false;
+    const settle = (value: unknown, failure: FetchFailure | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#tasks.delete(task);
+      this.#settle(slot, seq, task, value, failure);
+      if (slot.dirty && this.#execute(slot)) return;
+      this.#slots.delete(slot.id);
+      this.#drive(this.#waiting.shift());
+    };
+    const timer = setTimeout(() => settle(undefined, new FetchFailure('FETCH_TIMEOUT', undefined)), this.options.timeoutMs);
+    Promise.resolve(returned).then(
+      (value) => settle(value, undefined),
+      (cause: unknown) => settle(undefined, new FetchFailure('FETCH_FAILED', cause)),
+    );
+  }
+
+  /** Hands the outcome over; requests made meanwhile (even from `done`) mark the slot dirty. */
+  #settle(slot: Slot<J>, seq: number, task: T, value: unknown, failure: FetchFailure | undefined): void {
+    task.finish();
+    if (failure !== undefined) this.failed++;
+    try {
+      this.hooks.done(slot.job, seq, task, value, failure);
+    } finally {
+      slot.running = false;
+    }
+  }
+
   /** Aborts running fetches and waits (at most `timeoutMs`) for them to settle. */
   async drain(timeoutMs: number): Promise<void> {
-    for (const call of this.#calls) call.finish();
+    for (const task of this.#tasks) task.finish();
     if (this.#running === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -177,26 +174,6 @@ export class FetchScheduler {
     ]);
     clearTimeout(timer);
   }
-}
-
-/** One string per (key, group); the group's length first, so no two pairs can share one. */
-function jobId(keyString: KeyString, group: GroupId): string {
-  return `${group.length}:${group}${keyString}`;
-}
-
-/** The values of a call: those sent through `ctx.send` first, then the returned one. */
-function finish(entry: KeyEntry, call: FetchCall, returned: unknown): FetchResult {
-  if (returned !== undefined) call.values.push(returned);
-  try {
-    return { ok: true, batch: encodeValues(entry.key, call.values) };
-  } catch (cause) {
-    return failed(entry, cause);
-  }
-}
-
-function failed(entry: KeyEntry, cause: unknown): FetchResult {
-  const error = new EntitySyncError('FETCH_FAILED', `fetch of ${entry.keyString} failed`, { cause });
-  return { ok: false, code: 'FETCH_FAILED', error };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

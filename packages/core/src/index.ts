@@ -1,5 +1,5 @@
-export { createEntitySync } from './entity-sync.js';
-export type { EntitySync } from './entity-sync.js';
+export { createEntitySync } from './node.js';
+export type { EntitySync } from './node.js';
 export type { EntitySyncOptions } from './options.js';
 export type {
   AcceptOptions,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Broker, isBroker } from './broker.js';
 import { EntitySyncError } from './errors.js';
-import type { EntityDefinition, ErrorHandler, Logger } from './types.js';
+import type { EntityDefinition, ErrorHandler, Logger, PassThroughHandler } from './types.js';
 
 /** Options of {@link createEntitySync}. Every field is optional. */
 export interface EntitySyncOptions {
@@ -29,6 +29,20 @@ export interface EntitySyncOptions {
    * sent again. Legacy mode always sends, as the Go library did. @default true
    */
   skipUnchanged?: boolean;
+  /** Subscriptions one connection may hold; more get `TOO_MANY_SUBSCRIPTIONS`. @default 1000 */
+  maxSubscriptionsPerConnection?: number;
+  /**
+   * Backpressure: over this many bytes buffered for a connection, values wait and a newer value
+   * for a key replaces the waiting one, so a slow client gets the latest state, not a backlog.
+   * @default 1048576 (1 MiB)
+   */
+  highWaterMark?: number;
+  /** Past this many bytes buffered for a connection, it is closed with 4008. @default 16777216 (16 MiB) */
+  maxBufferedBytes?: number;
+  /** Past this long over `highWaterMark`, a connection is closed with 4008. @default 30000 */
+  maxSlowMs?: number;
+  /** Receives client messages without an `action` (the Go library's pass-through); may reply. */
+  onPassThrough?: PassThroughHandler;
   /** One sink for all logs. @default silent */
   logger?: Logger;
   /** Every background failure and every handler error, with its context. */
@@ -36,6 +50,11 @@ export interface EntitySyncOptions {
 }
 
 const positiveInt = z.number().int().positive();
+
+/** An optional function option, named in the error when it is something else. */
+function fn<T>(name: string) {
+  return z.custom<T>((v) => typeof v === 'function', `Expected \`${name}\` to be a function`).optional();
+}
 
 const OptionsSchema = z.object({
   broker: z.custom<Broker>(isBroker, 'Expected `broker` to have a connect() method').optional(),
@@ -50,8 +69,13 @@ const OptionsSchema = z.object({
   closeTimeoutMs: z.number().int().nonnegative().default(5_000),
   nodeId: z.string().min(1).optional(),
   skipUnchanged: z.boolean().default(true),
-  logger: z.custom<Logger>((v) => typeof v === 'function', 'Expected `logger` to be a function').optional(),
-  onError: z.custom<ErrorHandler>((v) => typeof v === 'function', 'Expected `onError` to be a function').optional(),
+  maxSubscriptionsPerConnection: positiveInt.default(1000),
+  highWaterMark: positiveInt.default(1024 * 1024),
+  maxBufferedBytes: positiveInt.default(16 * 1024 * 1024),
+  maxSlowMs: positiveInt.default(30_000),
+  onPassThrough: fn<PassThroughHandler>('onPassThrough'),
+  logger: fn<Logger>('logger'),
+  onError: fn<ErrorHandler>('onError'),
 });
 
 export type ResolvedOptions = z.infer<typeof OptionsSchema>;
@@ -63,9 +87,7 @@ export function parseOptions(input: unknown): ResolvedOptions {
 const EntitySchema = z.object({
   fetch: z.custom<EntityDefinition['fetch']>((v) => typeof v === 'function', 'Expected `fetch` to be a function'),
   scope: z.enum(['client', 'secret', 'shared']).default('client'),
-  authorize: z
-    .custom<NonNullable<EntityDefinition['authorize']>>((v) => typeof v === 'function', 'Expected `authorize` to be a function')
-    .optional(),
+  authorize: fn<NonNullable<EntityDefinition['authorize']>>('authorize'),
 });
 
 export type ResolvedEntity = z.infer<typeof EntitySchema>;

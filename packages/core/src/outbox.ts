@@ -3,16 +3,12 @@ import type { SocketLike } from './types.js';
 
 export type Frame = string | Uint8Array;
 
-/** Backpressure limits of one connection (design section 4); see `AcceptOptions`. */
+/** Backpressure limits of a connection (design section 4): the node options of the same names. */
 export interface OutboxLimits {
-  highWaterMark?: number;
-  maxBufferedBytes?: number;
-  maxSlowMs?: number;
+  readonly highWaterMark: number;
+  readonly maxBufferedBytes: number;
+  readonly maxSlowMs: number;
 }
-
-const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
-const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
-const DEFAULT_MAX_SLOW_MS = 30_000;
 
 /**
  * One connection's outgoing frames. While the socket keeps up, frames go straight to it. Once
@@ -83,7 +79,7 @@ export class Outbox {
     const now = Date.now();
     if (this.#slowSince === 0) this.#slowSince = now;
     const buffered = (this.socket.bufferedAmount ?? 0) + this.#waitingBytes;
-    const { maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES, maxSlowMs = DEFAULT_MAX_SLOW_MS } = this.limits;
+    const { maxBufferedBytes, maxSlowMs } = this.limits;
     if (buffered > maxBufferedBytes || now - this.#slowSince > maxSlowMs) {
       waiting.clear();
       this.#waitingBytes = 0;
@@ -94,7 +90,7 @@ export class Outbox {
 
 /** Whether `socket` holds more than the high-water mark: frames must wait in an outbox. */
 export function congested(socket: SocketLike, limits: OutboxLimits): boolean {
-  return (socket.bufferedAmount ?? 0) > (limits.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  return (socket.bufferedAmount ?? 0) > limits.highWaterMark;
 }
 
 function size(frames: readonly Frame[]): number {

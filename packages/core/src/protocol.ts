@@ -175,3 +175,18 @@ export function errorFrame(error: ErrorFrame): string {
 export function dataFramePrefix(key: EntityKey): string {
   return `{"type":"data","entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)},"data":`;
 }
+
+/** A key of a subscribe or unsubscribe that failed to parse, echoing what of it can be echoed. */
+export function invalidKeyFrame(entry: Extract<KeyEntry, { ok: false }>): ErrorFrame {
+  const { problem, entity, id } = entry;
+  return { code: 'INVALID_KEY', message: problem, ...(entity === undefined ? {} : { entity }), ...(id === undefined ? {} : { id }) };
+}
+
+export function forbidden(key: EntityKey): ErrorFrame {
+  return { code: 'FORBIDDEN', message: `not allowed to subscribe to ${key.entity}/${key.id}`, ...key };
+}
+
+export function fetchError(key: EntityKey, code: 'FETCH_FAILED' | 'FETCH_TIMEOUT'): ErrorFrame {
+  const message = code === 'FETCH_TIMEOUT' ? 'fetching the entity timed out' : 'fetching the entity failed';
+  return { code, message, ...key };
+}

@@ -62,8 +62,8 @@ export interface SocketLike {
   /** Closes the socket; the transport then calls {@link ConnectionHandle.closed}. */
   close(code: number, reason: string): void;
   /**
-   * Bytes handed to the socket but not yet written to the network. When present, the bridge
-   * applies backpressure (see {@link AcceptOptions.highWaterMark}); the transport must then call
+   * Bytes handed to the socket but not yet written to the network. When present, the node
+   * applies backpressure (see the `highWaterMark` option); the transport must then call
    * {@link ConnectionHandle.drained} when the socket has written its buffer out.
    */
   readonly bufferedAmount?: number;
@@ -83,25 +83,10 @@ export interface PassThroughContext {
 /** Receives client messages that carry no `action` (the Go library's pass-through). */
 export type PassThroughHandler = (message: unknown, ctx: PassThroughContext) => void | Promise<void>;
 
-/**
- * How the bridge treats a transport's connections. Transports share one object between
- * connections of the same mode, so it must not change after `accept`.
- */
+/** How a transport's connection speaks; per-connection limits are node options. */
 export interface AcceptOptions {
   /** `legacy` when the client asked for no subprotocol, `v1` for `entity-sync.v1`. */
   protocol: ProtocolMode;
-  /** @default 1000 */
-  maxSubscriptions?: number;
-  onPassThrough?: PassThroughHandler;
-  /**
-   * Over this many buffered bytes, values wait and a newer value for a key replaces the
-   * waiting one (a slow client gets the latest state, not a backlog). @default 1048576 (1 MiB)
-   */
-  highWaterMark?: number;
-  /** Past this many buffered bytes the connection is closed with 4008. @default 16777216 (16 MiB) */
-  maxBufferedBytes?: number;
-  /** Past this long over `highWaterMark` the connection is closed with 4008. @default 30000 */
-  maxSlowMs?: number;
 }
 
 /** What the transport holds for one accepted socket. */

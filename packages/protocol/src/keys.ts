@@ -24,7 +24,8 @@ export function keyProblem(key: EntityKey): string | undefined {
   if (!ENTITY_NAME_PATTERN.test(key.entity)) {
     return 'entity must match ^[A-Za-z0-9_-]{1,64}$';
   }
-  if (key.id.length > MAX_ID_BYTES || encoder.encode(key.id).length > MAX_ID_BYTES) {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short ids need no encoding to be measured.
+  if (key.id.length * 3 > MAX_ID_BYTES && (key.id.length > MAX_ID_BYTES || encoder.encode(key.id).length > MAX_ID_BYTES)) {
     return `id must be at most ${MAX_ID_BYTES} bytes`;
   }
   return undefined;

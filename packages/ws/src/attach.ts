@@ -56,7 +56,7 @@ class WebSocketTransport implements WebSocketAttachment {
       handleProtocols: (protocols) => (protocols.has(PROTOCOL_V1) ? PROTOCOL_V1 : false),
     });
     this.#heartbeat = new Heartbeat(this.wss, options.heartbeatIntervalMs);
-    this.#acceptOptions = { legacy: acceptOptions('legacy', options), v1: acceptOptions('v1', options) };
+    this.#acceptOptions = { legacy: { protocol: 'legacy' }, v1: { protocol: 'v1' } };
     if (options.server !== undefined) {
       options.server.on('upgrade', this.#onUpgrade);
       this.#restoreRequests = answerPlainRequests(options.server, (req) => this.shouldHandle(req));
@@ -119,18 +119,6 @@ class WebSocketTransport implements WebSocketAttachment {
     for (const ws of this.wss.clients) ws.close(CloseCode.GoingAway, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
-}
-
-function acceptOptions(protocol: ProtocolMode, options: ResolvedAttachOptions): AcceptOptions {
-  const { maxSubscriptionsPerConnection, onPassThrough, highWaterMark, maxBufferedBytes, maxSlowMs } = options;
-  return {
-    protocol,
-    maxSubscriptions: maxSubscriptionsPerConnection,
-    highWaterMark,
-    maxBufferedBytes,
-    maxSlowMs,
-    ...(onPassThrough === undefined ? {} : { onPassThrough }),
-  };
 }
 
 function withoutTrailingSlash(path: string): string {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { DEFAULT_PATH, EntitySyncError, type PassThroughHandler } from '@entity-sync/core';
+import { DEFAULT_PATH, EntitySyncError } from '@entity-sync/core';
 
 /** Decides whether a browser page from `origin` may connect. `origin` is absent for non-browser clients. */
 export type OriginCheck = (origin: string | undefined, req: IncomingMessage) => boolean | Promise<boolean>;
@@ -34,25 +34,11 @@ export interface AttachOptions {
    * terminated. `0` turns heartbeats off. @default 30000
    */
   heartbeatIntervalMs?: number;
-  /** Subscriptions one connection may hold; more get `TOO_MANY_SUBSCRIPTIONS`. @default 1000 */
-  maxSubscriptionsPerConnection?: number;
-  /**
-   * Backpressure: over this many bytes buffered for a connection, values wait and a newer value
-   * for a key replaces the waiting one, so a slow client gets the latest state, not a backlog.
-   * @default 1048576 (1 MiB)
-   */
-  highWaterMark?: number;
-  /** Past this many bytes buffered, the connection is closed with 4008. @default 16777216 (16 MiB) */
-  maxBufferedBytes?: number;
-  /** Past this long over `highWaterMark`, the connection is closed with 4008. @default 30000 */
-  maxSlowMs?: number;
   /**
    * Accept clients that ask for no subprotocol (Go `entity-sync` clients). When `false`, such
    * upgrades are refused with 426. @default true
    */
   legacy?: boolean;
-  /** Receives client messages without an `action`; can reply to that connection. */
-  onPassThrough?: PassThroughHandler;
 }
 
 export interface ResolvedAttachOptions {
@@ -62,12 +48,7 @@ export interface ResolvedAttachOptions {
   authenticate: Authenticate | undefined;
   maxPayload: number;
   heartbeatIntervalMs: number;
-  maxSubscriptionsPerConnection: number;
-  highWaterMark: number;
-  maxBufferedBytes: number;
-  maxSlowMs: number;
   legacy: boolean;
-  onPassThrough: PassThroughHandler | undefined;
 }
 
 export function resolveOptions(input: AttachOptions | undefined): ResolvedAttachOptions {
@@ -79,6 +60,9 @@ export function resolveOptions(input: AttachOptions | undefined): ResolvedAttach
     throw invalid('`server` must be an http(s) server');
   }
   if (options.legacy !== undefined && typeof options.legacy !== 'boolean') throw invalid('`legacy` must be a boolean');
+  for (const moved of NODE_OPTIONS) {
+    if (moved in options) throw invalid(`\`${moved}\` is an option of the node now: createEntitySync({ ${moved} })`);
+  }
   const path = options.path ?? DEFAULT_PATH;
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('`path` must start with "/"');
   return {
@@ -88,14 +72,12 @@ export function resolveOptions(input: AttachOptions | undefined): ResolvedAttach
     authenticate: optionalFunction(options.authenticate, 'authenticate'),
     maxPayload: positiveInt(options.maxPayload, 64 * 1024, 'maxPayload'),
     heartbeatIntervalMs: nonNegativeInt(options.heartbeatIntervalMs, 30_000, 'heartbeatIntervalMs'),
-    maxSubscriptionsPerConnection: positiveInt(options.maxSubscriptionsPerConnection, 1000, 'maxSubscriptionsPerConnection'),
-    highWaterMark: positiveInt(options.highWaterMark, 1024 * 1024, 'highWaterMark'),
-    maxBufferedBytes: positiveInt(options.maxBufferedBytes, 16 * 1024 * 1024, 'maxBufferedBytes'),
-    maxSlowMs: positiveInt(options.maxSlowMs, 30_000, 'maxSlowMs'),
     legacy: options.legacy ?? true,
-    onPassThrough: optionalFunction(options.onPassThrough, 'onPassThrough'),
   };
 }
+
+/** Per-connection policy, set once for the node (core options), no longer per transport. */
+const NODE_OPTIONS = ['maxSubscriptionsPerConnection', 'highWaterMark', 'maxBufferedBytes', 'maxSlowMs', 'onPassThrough'];
 
 function originCheck(origins: AttachOptions['origins']): OriginCheck | undefined {
   if (origins === undefined || typeof origins === 'function') return origins;

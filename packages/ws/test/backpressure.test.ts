@@ -13,10 +13,9 @@ async function setup(options: { skipUnchanged?: boolean; highWaterMark?: number;
   const versions = new Map<string, number>();
   let padding = 'x'.repeat(8 * 1024);
   const setPadding = (bytes: number) => (padding = 'x'.repeat(bytes));
-  const { skipUnchanged, ...limits } = options;
-  const sync: EntitySync = createEntitySync(skipUnchanged === undefined ? {} : { skipUnchanged });
+  const sync: EntitySync = createEntitySync(options);
   sync.registerEntity('items', { scope: 'shared', fetch: (key) => ({ v: versions.get(key.id) ?? 0, padding }) });
-  const server: RunningServer = await serve(sync, limits);
+  const server: RunningServer = await serve(sync);
   leftovers.push(sync, server);
   const connect = async (protocol: 'v1' | 'legacy' = 'v1') => {
     const c = await TestClient.connect(server.url, { protocol });

@@ -302,7 +302,7 @@ describe('bad input, legacy: nothing at all is sent back, and the connection sta
 
 describe('limits', () => {
   it('v1: over maxSubscriptionsPerConnection gets TOO_MANY_SUBSCRIPTIONS; unsubscribing makes room', async () => {
-    const f = await setup({ attach: { maxSubscriptionsPerConnection: 2 } });
+    const f = await setup({ sync: { maxSubscriptionsPerConnection: 2 } });
     const c = await f.connect('v1');
     expect(await c.request(sub('items', '1'), 1)).toEqual({ type: 'ack', ref: 1 });
     expect(await c.request(sub('items', '2'), 2)).toEqual({ type: 'ack', ref: 2 });
@@ -341,7 +341,7 @@ describe('limits', () => {
   });
 
   it('legacy: a subscribe over the limit is dropped silently; unsubscribing makes room', async () => {
-    const f = await setup({ attach: { maxSubscriptionsPerConnection: 2 } });
+    const f = await setup({ sync: { maxSubscriptionsPerConnection: 2 } });
     const c = await f.connect('legacy');
     const keys = ['1', '2', '3'].map((id) => ({ entity: 'items', id }));
     for (const key of keys) c.send(sub(key.entity, key.id));
@@ -689,7 +689,7 @@ describe('a throwing pass-through hook', () => {
   };
 
   it.each(Object.entries(hooks))('v1 gets INTERNAL when it %s; onError gets the cause', async (_name, onPassThrough) => {
-    const f = await setup({ attach: { onPassThrough } });
+    const f = await setup({ sync: { onPassThrough } });
     const c = await f.connect('v1');
     expect(await c.request({ hello: 'world' }, 'p')).toEqual({ type: 'error', ref: 'p', code: 'INTERNAL', message: 'internal error' });
     sendRaw(c, 'null');
@@ -701,7 +701,7 @@ describe('a throwing pass-through hook', () => {
   });
 
   it.each(Object.entries(hooks))('legacy hears nothing when it %s', async (_name, onPassThrough) => {
-    const f = await setup({ attach: { onPassThrough } });
+    const f = await setup({ sync: { onPassThrough } });
     const c = await f.connect('legacy');
     c.send({ hello: 'world' });
     sendRaw(c, 'null');

@@ -6,6 +6,7 @@ import {
   type EntityKey,
   type EntitySync,
   EntitySyncError,
+  type EntitySyncOptions,
   keySubject,
   MemoryBroker,
   type PassThroughContext,
@@ -29,10 +30,10 @@ interface Fixture {
   store: Map<string, unknown>;
 }
 
-async function setup(attach: Omit<AttachOptions, 'server' | 'noServer'> = {}): Promise<Fixture> {
+async function setup(attach: Omit<AttachOptions, 'server' | 'noServer'> = {}, node: EntitySyncOptions = {}): Promise<Fixture> {
   const store = new Map<string, unknown>();
   const broker = new MemoryBroker();
-  const sync = createEntitySync({ broker });
+  const sync = createEntitySync({ broker, ...node });
   sync.registerEntity('items', { fetch: (key) => store.get(key.id) ?? null });
   sync.registerEntity('whoami', { fetch: (_key, ctx) => ({ secret: ctx.secret }) });
   const server = await serve(sync, attach);
@@ -379,13 +380,16 @@ describe('pass-through', () => {
   async function withHook(): Promise<{ f: Fixture; seen: Seen[]; contexts: PassThroughContext[] }> {
     const seen: Seen[] = [];
     const contexts: PassThroughContext[] = [];
-    const f = await setup({
-      onPassThrough: (message, ctx) => {
-        seen.push({ message, secret: ctx.secret, protocol: ctx.protocol });
-        contexts.push(ctx);
-        ctx.reply({ echo: message });
+    const f = await setup(
+      {},
+      {
+        onPassThrough: (message, ctx) => {
+          seen.push({ message, secret: ctx.secret, protocol: ctx.protocol });
+          contexts.push(ctx);
+          ctx.reply({ echo: message });
+        },
       },
-    });
+    );
     return { f, seen, contexts };
   }
 
@@ -550,14 +554,14 @@ describe('invalid options', () => {
     ['maxPayload as a string', { noServer: true, maxPayload: '1024' }, /`maxPayload` must be a positive integer/],
     ['negative heartbeat', { noServer: true, heartbeatIntervalMs: -1 }, /`heartbeatIntervalMs` must be a non-negative integer, got -1/],
     [
-      'maxSubscriptionsPerConnection 0',
+      'maxSubscriptionsPerConnection (a node option now)',
       { noServer: true, maxSubscriptionsPerConnection: 0 },
-      /`maxSubscriptionsPerConnection` must be a positive integer/,
+      /`maxSubscriptionsPerConnection` is an option of the node now: createEntitySync\(\{ maxSubscriptionsPerConnection \}\)/,
     ],
     ['origins as a string', { noServer: true, origins: 'https://a.example' }, /`origins` must be an array of strings or a function/],
     ['origins with a number', { noServer: true, origins: [1] }, /`origins` must be an array of strings or a function/],
     ['authenticate not a function', { noServer: true, authenticate: 'x' }, /`authenticate` must be a function/],
-    ['onPassThrough not a function', { noServer: true, onPassThrough: {} }, /`onPassThrough` must be a function/],
+    ['onPassThrough (a node option now)', { noServer: true, onPassThrough: {} }, /`onPassThrough` is an option of the node now/],
     ['legacy not a boolean', { noServer: true, legacy: 'no' }, /`legacy` must be a boolean/],
   ])('%s', (_name, options, message) => {
     let thrown: unknown;
@@ -581,6 +585,10 @@ describe('invalid options', () => {
     expect(() => createEntitySync({ fetchTimeoutMs: -1 })).toThrow(EntitySyncError);
     expect(() => createEntitySync({ fetchTimeoutMs: -1 })).toThrow(/fetchTimeoutMs/);
     expect(() => createEntitySync({ prefix: 'a b' })).toThrow(/prefix/);
+    // Per-connection policy is set once, on the node.
+    expect(() => createEntitySync({ maxSubscriptionsPerConnection: 0 })).toThrow(/maxSubscriptionsPerConnection/);
+    expect(() => createEntitySync({ onPassThrough: {} as never })).toThrow(/Expected `onPassThrough` to be a function/);
+    expect(() => createEntitySync({ highWaterMark: 1.5 })).toThrow(/highWaterMark/);
     const s = createEntitySync();
     leftovers.push(s);
     expect(() => s.registerEntity('a.b', { fetch: () => null })).toThrow(/registerEntity: name must match/);

@@ -1,0 +1,50 @@
+import type { Subscription } from './subscription.js';
+import type { AuthorizeHandler, ClientId } from './types.js';
+
+/** An answer of `authorize`, and the secret generation of the connection it was given under. */
+export interface Decision {
+  allowed: boolean;
+  generation: number;
+}
+
+/** What authorization needs of a connection. */
+export interface Principal {
+  readonly id: ClientId;
+  readonly secret: string;
+  readonly generation: number;
+}
+
+/**
+ * Asks the entity's `authorize` hook about `sub` for `owner`'s current secret, again if the
+ * secret changed while the hook ran. Without a hook the key is allowed at once (synchronously).
+ * A throwing or rejecting hook gives its error.
+ */
+export function authorize(sub: Subscription, owner: Principal): Decision | Promise<Decision | Error> {
+  const hook = sub.entity.authorize;
+  return hook === undefined ? { allowed: true, generation: owner.generation } : ask(sub, owner, hook);
+}
+
+async function ask(sub: Subscription, owner: Principal, hook: AuthorizeHandler): Promise<Decision | Error> {
+  for (;;) {
+    const generation = owner.generation;
+    let allowed: boolean;
+    try {
+      allowed = (await hook(sub.key, { secret: owner.secret, clientId: owner.id })) === true;
+    } catch (cause) {
+      return cause instanceof Error ? cause : new Error(String(cause));
+    }
+    if (generation === owner.generation) return { allowed, generation };
+  }
+}
+
+/**
+ * Asks until the answer holds for `owner`'s current secret: a secret change while something
+ * else was awaited (the bus confirmation of a subscribe) makes an earlier answer void.
+ */
+export async function authorizeCurrent(sub: Subscription, owner: Principal, first: Decision | Error): Promise<Decision | Error> {
+  let decision = first;
+  while (!sub.removed && !(decision instanceof Error) && decision.generation !== owner.generation) {
+    decision = await authorize(sub, owner);
+  }
+  return decision;
+}
