@@ -9,8 +9,10 @@ export interface BusOptions {
   prefix: string;
   timeoutMs: number;
   maxBuffered: number;
-  /** A change notification from another node. */
-  onChange(key: EntityKey): void;
+  /** A change of a key, from another node, on the key's subject. */
+  onChange(key: EntityKey, subject: string): void;
+  /** A change of a tag, from another node, on the tag's subject. */
+  onTag(subject: string): void;
   /** The bus came back after an outage: notifications may have been lost. */
   onRecovered(): void;
   /** A control message from another node (e.g. `{"op":"resync"}`), parsed. */
@@ -108,7 +110,12 @@ export class Bus {
     return Buffer.from(`${this.#originField}"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
   }
 
-  /** Publishes a change message (from {@link changePayload}) on a key's subject. */
+  /** The bus message telling other nodes that `tag` changed. */
+  tagPayload(tag: string): Uint8Array {
+    return Buffer.from(`${this.#originField}"tag":${JSON.stringify(tag)}}`);
+  }
+
+  /** Publishes a change message (from {@link changePayload} or {@link tagPayload}) on its subject. */
   publish(subject: string, payload: Uint8Array): Promise<void> {
     return this.#publisher.publish(subject, payload);
   }
@@ -139,14 +146,17 @@ export class Bus {
       this.#receiveControl(message);
       return;
     }
-    const { entity, id, origin } = (message ?? {}) as Record<string, unknown>;
-    if (typeof entity !== 'string' || typeof id !== 'string') {
-      this.options.onError(new EntitySyncError('INTERNAL', 'bus message without entity and id'));
-      return;
-    }
+    const { entity, id, tag, origin } = (message ?? {}) as Record<string, unknown>;
     if (origin === this.options.nodeId) return;
-    this.received++;
-    this.options.onChange({ entity, id });
+    if (typeof entity === 'string' && typeof id === 'string') {
+      this.received++;
+      this.options.onChange({ entity, id }, subject);
+    } else if (typeof tag === 'string') {
+      this.received++;
+      this.options.onTag(subject);
+    } else {
+      this.options.onError(new EntitySyncError('INTERNAL', 'bus message without a key or a tag'));
+    }
   }
 
   #receiveControl(message: unknown): void {

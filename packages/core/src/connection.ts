@@ -15,7 +15,7 @@ import {
   type Ref,
 } from './protocol.js';
 import type { Subscriber, Subscription } from './subscription.js';
-import type { ClientId, ConnectionHandle, SocketLike } from './types.js';
+import type { ClientId, ConnectionHandle, SocketLike, User } from './types.js';
 
 const decoder = new TextDecoder();
 
@@ -26,6 +26,8 @@ const decoder = new TextDecoder();
  */
 export class Connection implements Subscriber, ConnectionHandle {
   secret: string;
+  user: User | null = null;
+  identity: Promise<void> | undefined;
   readonly subscriptions = new Map<KeyString, Subscription>();
   /** Made when the socket first falls behind; until then frames go straight out. */
   #outbox: Outbox | undefined;
@@ -48,6 +50,19 @@ export class Connection implements Subscriber, ConnectionHandle {
     return this.#generation;
   }
 
+  /** `identify` runs for the current secret: subscribes and authorizations wait for `pending`. */
+  identifying(pending: Promise<void>): void {
+    this.identity = pending;
+  }
+
+  /** `identify` answered for the secret of `generation`; false if that secret was replaced since. */
+  identified(generation: number, user: User | null): boolean {
+    if (generation !== this.#generation) return false;
+    this.user = user;
+    this.identity = undefined;
+    return true;
+  }
+
   // Inbound ---------------------------------------------------------------------------------
 
   receive(data: string | Uint8Array): void {
@@ -67,7 +82,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   async #handle(message: ClientMessage): Promise<void> {
     switch (message.action) {
       case 'subscribe':
-        return this.#reply(message.ref, await Promise.all(message.keys.map((k) => this.node.subscribe(this, k))));
+        return this.#reply(message.ref, await Promise.all(message.keys.map((k) => this.node.subscribeEntry(this, k))));
       case 'unsubscribe':
         return this.#reply(
           message.ref,
@@ -89,6 +104,8 @@ export class Connection implements Subscriber, ConnectionHandle {
    */
   #setSecret(secret: string): void {
     this.secret = secret;
+    this.user = null; // until `identify` answers for the new secret
+    this.identity = undefined;
     this.#generation++;
     this.#outbox?.dropValues();
   }

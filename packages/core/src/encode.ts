@@ -9,7 +9,7 @@ export class EncodedValue {
   #json: string | undefined;
 
   constructor(
-    private readonly value: unknown,
+    readonly value: unknown,
     private readonly prefix: string,
   ) {}
 

@@ -1,8 +1,8 @@
 import type { FetchTask } from './fetch-scheduler.js';
-import type { EntityKey } from './keys.js';
+import { type EntityKey, keyProblem, type Tag, tagProblem } from './keys.js';
 import type { ResolvedEntity } from './options.js';
 import type { Subscription } from './subscription.js';
-import type { ClientId, FetchContext } from './types.js';
+import type { ClientId, FetchContext, User } from './types.js';
 
 /**
  * One call of an entity's fetch handler: the context it receives (`ctx`) and the task the
@@ -14,12 +14,16 @@ export class FetchCall implements FetchContext, FetchTask {
   readonly values: unknown[] = [];
   readonly secret: string;
   readonly clientId?: ClientId;
+  readonly user: User | null;
+  /** What the handler declared it depends on, through `ctx.dependsOn`. */
+  readonly dependencies: Array<Tag | EntityKey> = [];
   #controller: AbortController | undefined;
   #finished = false;
 
   /**
    * The context of a fetch for `representative`'s group (design section 4): `shared` scope gets
-   * no secret, `client` scope the connection's id and secret, `secret` scope the secret.
+   * no secret and no user, `client` scope the connection's id, secret and user, `secret` and
+   * `user` scopes the secret and user of one member of the group.
    */
   constructor(
     private readonly entity: ResolvedEntity,
@@ -28,7 +32,19 @@ export class FetchCall implements FetchContext, FetchTask {
   ) {
     const { scope } = entity;
     this.secret = scope === 'shared' ? '' : representative.owner.secret;
+    this.user = scope === 'shared' ? null : representative.owner.user;
     if (scope === 'client') this.clientId = representative.owner.id;
+  }
+
+  dependsOn(dependency: Tag | EntityKey): void {
+    const problem =
+      typeof dependency === 'object' && dependency !== null && 'tag' in dependency
+        ? tagProblem(dependency.tag)
+        : isKey(dependency)
+          ? keyProblem(dependency)
+          : 'dependsOn takes { tag } or a key { entity, id }';
+    if (problem !== undefined) throw new TypeError(`ctx.dependsOn: ${problem}`);
+    if (!this.#finished) this.dependencies.push(dependency);
   }
 
   run(): unknown {
@@ -58,4 +74,9 @@ export class FetchCall implements FetchContext, FetchTask {
 export function representative(members: Iterable<Subscription>): Subscription | undefined {
   for (const sub of members) if (sub.state === 'active') return sub;
   return undefined;
+}
+
+function isKey(value: unknown): value is EntityKey {
+  const key = value as EntityKey | null;
+  return typeof key === 'object' && key !== null && typeof key.entity === 'string' && typeof key.id === 'string';
 }

@@ -6,13 +6,28 @@ import { type EncodedBatch, encodeValues } from './encode.js';
 import { EntitySyncError } from './errors.js';
 import { FetchCall, representative } from './fetch-context.js';
 import { type FetchFailure, FetchScheduler } from './fetch-scheduler.js';
-import { type EntityKey, ENTITY_NAME_PATTERN, type KeyString, keyProblem, keyString, keySubject } from './keys.js';
+import {
+  canonicalParams,
+  type EntityKey,
+  ENTITY_NAME_PATTERN,
+  type KeyString,
+  keyProblem,
+  keyString,
+  keySubject,
+  type Params,
+  type Tag,
+  tagProblem,
+  tagSubject,
+} from './keys.js';
 import { MemoryBroker } from './memory-broker.js';
 import { type EntitySyncOptions, parseEntity, parseOptions, type ResolvedEntity, type ResolvedOptions } from './options.js';
+import { validate } from './standard-schema.js';
 import { CloseCode, type ErrorFrame, fetchError, forbidden, invalidKeyFrame, type KeyEntry as WireKey } from './protocol.js';
-import { type KeyEntry, Registry } from './registry.js';
+import { type KeyEntry, Registry, type Topic } from './registry.js';
+import { audienceOf, shape, shapes } from './view.js';
+import { type ServerSubscribeOptions, ServerSubscriber, type ValueListener } from './server-subscriber.js';
 import { type GroupId, type SnapshotOutcome, type Subscriber, Subscription } from './subscription.js';
-import type { AcceptOptions, ConnectionHandle, EntityDefinition, ErrorContext, SocketLike, SyncStats } from './types.js';
+import type { AcceptOptions, ConnectionHandle, EntityDefinition, ErrorContext, SocketLike, SyncStats, User } from './types.js';
 
 /** A node of entity-sync: what `createEntitySync` returns. */
 export interface EntitySync {
@@ -22,19 +37,34 @@ export interface EntitySync {
    * Registers the fetch handler (and optionally `authorize` and `scope`) of an entity type.
    * Throws `INVALID_OPTIONS` on a bad name or definition, or if the name is taken.
    */
-  registerEntity(name: string, definition: EntityDefinition): this;
+  registerEntity<P = never>(name: string, definition: EntityDefinition<P>): this;
+  /**
+   * Server code follows a key (or query key) with the same fetch, scope, authorization and
+   * convergence rules as a WebSocket client with `options.secret` / `options.user`: `listener`
+   * gets the current value, then every change. Or it follows a tag: `listener` is called on each
+   * change of it. Resolves, once subscribed, with the function that stops it; rejects with the
+   * error a client would get (`UNKNOWN_ENTITY`, `INVALID_KEY`, `FORBIDDEN`, `UNAVAILABLE`).
+   */
+  subscribe(
+    target: EntityKey | { entity: string; params: Params },
+    listener: ValueListener,
+    options?: ServerSubscribeOptions,
+  ): Promise<() => void>;
+  subscribe(target: Tag, listener: (tag: Tag) => void): Promise<() => void>;
   /**
    * Takes over one client socket. Transports (`@entity-sync/ws`) call this. `secret` is the
    * connection's initial secret (e.g. from `authenticate(req)`), `''` when absent.
    */
   accept(socket: SocketLike, options: AcceptOptions, secret?: string): ConnectionHandle;
   /**
-   * Tells every node that `key` (or each of `keys`) changed. This node's own subscribers are
-   * fetched for at once; other nodes hear it through the broker. Resolves when the broker
+   * Tells every node that a key changed, or a tag (`{ tag }`: every value whose latest fetch
+   * declared `ctx.dependsOn({ tag })` is fetched again), or each of a list. A query key may be
+   * named by its params (`{ entity, params }`). This node's own subscribers are fetched for at
+   * once; other nodes hear it through the broker. Resolves when the broker
    * accepted the message; rejects with `PUBLISH_FAILED` if it cannot within `busTimeoutMs`.
    * Entity types need not be registered on the notifying node.
    */
-  notifyAllOfChange(keys: EntityKey | readonly EntityKey[]): Promise<void>;
+  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[]): Promise<void>;
   /**
    * Makes every node of the cluster (this one at once, the others through the bus) fetch again
    * every key it holds, as after a broker outage. Change sources call it when they cannot prove
@@ -55,6 +85,9 @@ export interface EntitySync {
    */
   close(): Promise<void>;
 }
+
+/** What a notify may name: a key (`{ entity, id }`), a query key (`{ entity, params }`), or a tag. */
+export type ChangeTarget = EntityKey | { entity: string; params: Params } | Tag;
 
 /** Creates a node. Throws `INVALID_OPTIONS` with a readable message on bad options. */
 export function createEntitySync(options: EntitySyncOptions = {}): EntitySync {
@@ -85,6 +118,10 @@ export class Node implements EntitySync {
   readonly #registry: Registry;
   readonly #scheduler: FetchScheduler<Job, FetchCall>;
   readonly #bus: Bus;
+  /** Values encoded (serialized) since the node started. */
+  #encoded = 0;
+  /** Server code watching tags (`subscribe({ tag })`), by subject. */
+  readonly #watchers = new Map<string, Set<() => void>>();
   #nextClientId = 0;
   #closing: Promise<void> | undefined;
 
@@ -102,7 +139,8 @@ export class Node implements EntitySync {
       prefix: options.prefix,
       timeoutMs: options.busTimeoutMs,
       maxBuffered: options.maxBufferedPublishes,
-      onChange: (key) => this.#changed(keyString(key)),
+      onChange: (key, subject) => this.#changed(keyString(key), subject),
+      onTag: (subject) => this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq)),
       onRecovered: () => this.#resync(),
       onControl: () => this.#resync(),
       onError: (error) => this.report(error, {}),
@@ -115,14 +153,14 @@ export class Node implements EntitySync {
 
   // Public API ----------------------------------------------------------------------------
 
-  registerEntity(name: string, definition: EntityDefinition): this {
+  registerEntity<P = never>(name: string, definition: EntityDefinition<P>): this {
     if (typeof name !== 'string' || !ENTITY_NAME_PATTERN.test(name)) {
       throw new EntitySyncError('INVALID_OPTIONS', `registerEntity: name must match ${ENTITY_NAME_PATTERN}, got ${JSON.stringify(name)}`);
     }
     if (this.#entities.has(name)) {
       throw new EntitySyncError('INVALID_OPTIONS', `registerEntity: "${name}" is already registered`);
     }
-    this.#entities.set(name, parseEntity(name, definition));
+    this.#entities.set(name, parseEntity(name, definition, this.options.identify !== undefined));
     return this;
   }
 
@@ -133,32 +171,100 @@ export class Node implements EntitySync {
       return connection;
     }
     this.#connections.add(connection);
+    this.identify(connection);
     return connection;
   }
 
-  notifyAllOfChange(keys: EntityKey | readonly EntityKey[]): Promise<void> {
+  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[]): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'notifyAllOfChange: the bridge is closed'));
-    if (!Array.isArray(keys)) return this.#notifyOne(keys as EntityKey);
-    const list = keys as readonly EntityKey[];
-    for (const key of list) {
-      const problem = checkKey(key);
-      if (problem !== undefined) return Promise.reject(problem);
+    if (!Array.isArray(targets)) return this.#notifyOne(targets as ChangeTarget);
+    const list = (targets as readonly ChangeTarget[]).map(toTarget);
+    const invalid = list.find((target) => target instanceof EntitySyncError);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return Promise.all((list as Array<EntityKey | Tag>).map((target) => this.#publish(target))).then(() => undefined);
+  }
+
+  #notifyOne(target: ChangeTarget): Promise<void> {
+    const checked = toTarget(target);
+    return checked instanceof EntitySyncError ? Promise.reject(checked) : this.#publish(checked);
+  }
+
+  /** Fetches for this node's subscribers (and dependents) at once, and tells the other nodes. */
+  #publish(target: EntityKey | Tag): Promise<void> {
+    const { prefix } = this.options;
+    if ('tag' in target) {
+      const subject = tagSubject(prefix, target.tag);
+      this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq));
+      return this.#bus.publish(subject, this.#bus.tagPayload(target.tag));
     }
-    return Promise.all(list.map((key) => this.#publish(key))).then(() => undefined);
-  }
-
-  #notifyOne(key: EntityKey): Promise<void> {
-    const problem = checkKey(key);
-    return problem === undefined ? this.#publish(key) : Promise.reject(problem);
-  }
-
-  /** Fetches for this node's subscribers at once, and tells the other nodes. */
-  #publish(key: EntityKey): Promise<void> {
-    const entry = this.#registry.get(keyString(key));
-    if (entry === undefined) return this.#bus.publish(keySubject(this.options.prefix, key), this.#bus.changePayload(key));
+    const entry = this.#registry.get(keyString(target));
+    if (entry === undefined) {
+      const subject = keySubject(prefix, target);
+      this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq));
+      return this.#bus.publish(subject, this.#bus.changePayload(target));
+    }
     this.#changedEntry(entry);
-    entry.payload ??= this.#bus.changePayload(key);
-    return this.#bus.publish(entry.subject, entry.payload);
+    entry.payload ??= this.#bus.changePayload(target);
+    return this.#bus.publish(entry.topic.subject, entry.payload);
+  }
+
+  subscribe(
+    target: ChangeTarget,
+    listener: ValueListener | ((tag: Tag) => void),
+    options: ServerSubscribeOptions = {},
+  ): Promise<() => void> {
+    if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'subscribe: the bridge is closed'));
+    const checked = toTarget(target);
+    if (checked instanceof EntitySyncError) return Promise.reject(checked);
+    if ('tag' in checked) return this.#watchTag(checked, listener as (tag: Tag) => void);
+    return this.#subscribeServer(checked, listener as ValueListener, options);
+  }
+
+  async #subscribeServer(key: EntityKey, listener: ValueListener, options: ServerSubscribeOptions): Promise<() => void> {
+    const { secret = '', onError } = options;
+    let user = options.user;
+    if (user === undefined) {
+      try {
+        user = (await this.options.identify?.(secret)) ?? null;
+      } catch (cause) {
+        throw new EntitySyncError('IDENTIFY_FAILED', 'subscribe: identify threw for the secret', { cause });
+      }
+    }
+    const subscriber = new ServerSubscriber(`server:${++this.#nextClientId}`, secret, user, listener, onError);
+    const error = await this.subscribeEntry(subscriber, { ok: true, key });
+    if (error !== undefined) {
+      for (const sub of [...subscriber.subscriptions.values()]) this.remove(sub);
+      throw new EntitySyncError(error.code, `subscribe: ${error.message}`);
+    }
+    return () => {
+      for (const sub of [...subscriber.subscriptions.values()]) this.remove(sub);
+    };
+  }
+
+  async #watchTag(tag: Tag, listener: (tag: Tag) => void): Promise<() => void> {
+    const subject = tagSubject(this.options.prefix, tag.tag);
+    const watcher = (): void => {
+      try {
+        listener(tag);
+      } catch (cause) {
+        this.report(EntitySyncError.from(cause), {});
+      }
+    };
+    let watchers = this.#watchers.get(subject);
+    if (watchers === undefined) this.#watchers.set(subject, (watchers = new Set()));
+    watchers.add(watcher);
+    const stop = (): void => {
+      if (!watchers.delete(watcher)) return;
+      if (watchers.size === 0) this.#watchers.delete(subject);
+      this.#registry.unwatch(subject);
+    };
+    try {
+      await this.#registry.watch(subject);
+    } catch (cause) {
+      stop();
+      throw new EntitySyncError('UNAVAILABLE', 'subscribe: the bus could not confirm the subscription', { cause });
+    }
+    return stop;
   }
 
   async resyncAll(): Promise<void> {
@@ -177,11 +283,13 @@ export class Node implements EntitySync {
       keys: this.#registry.keyCount,
       subscriptions: this.#registry.subscriptionCount,
       busSubscriptions: this.#registry.busSubscriptionCount,
+      dependencies: this.#registry.dependencyCount,
       bus: this.#bus.status,
       fetchesInFlight: this.#scheduler.inFlight,
       fetchesQueued: this.#scheduler.queued,
       fetchesStarted: this.#scheduler.started,
       fetchesFailed: this.#scheduler.failed,
+      encodings: this.#encoded,
       busMessagesReceived: this.#bus.received,
       busMessagesPublished: this.#bus.published,
       publishesBuffered: this.#bus.buffered,
@@ -213,17 +321,35 @@ export class Node implements EntitySync {
   // Subscriptions: the one place they are added and removed ---------------------------------
 
   /** Subscribes `conn` to one key of a subscribe message; resolves with an error frame, or none. */
-  subscribe(conn: Subscriber, entry: WireKey): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
+  subscribeEntry(conn: Subscriber, entry: WireKey): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
     if (!entry.ok) return invalidKeyFrame(entry);
     const { key } = entry;
     const entity = this.#entities.get(key.entity);
-    if (entity === undefined) return { code: 'UNKNOWN_ENTITY', message: `no entity type "${key.entity}" is registered`, ...key };
+    if (entity === undefined) return { code: 'UNKNOWN_ENTITY', message: `no entity type "${key.entity}" is registered`, ...wireKey(key) };
+    if ((entity.params === undefined) !== (key.params === undefined)) {
+      const message =
+        entity.params === undefined ? `"${key.entity}" takes an id, not params` : `"${key.entity}" is a query: it takes params`;
+      return { code: 'INVALID_KEY', message, ...wireKey(key) };
+    }
+    if (entity.params !== undefined) return this.#subscribeQuery(conn, key, entity);
+    return this.#subscribeKey(conn, key, entity);
+  }
+
+  /** A query key: its params are validated by the entity's schema first (they may be async). */
+  async #subscribeQuery(conn: Subscriber, key: EntityKey, entity: ResolvedEntity): Promise<ErrorFrame | undefined> {
+    const checked = await validate(entity.params!, key.params);
+    if (!checked.ok) return { code: 'INVALID_KEY', message: checked.message, ...wireKey(key) };
+    return this.#subscribeKey(conn, { entity: key.entity, id: key.id, params: checked.value as Params }, entity);
+  }
+
+  #subscribeKey(conn: Subscriber, key: EntityKey, entity: ResolvedEntity): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
     const ks = keyString(key);
     const existing = conn.subscriptions.get(ks);
     if (existing !== undefined) return this.#resubscribe(conn, existing);
     const max = this.options.maxSubscriptionsPerConnection;
-    if (conn.subscriptions.size >= max)
-      return { code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${max} subscriptions per connection`, ...key };
+    if (conn.subscriptions.size >= max) {
+      return { code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${max} subscriptions per connection`, ...wireKey(key) };
+    }
     return this.#subscribe(conn, new Subscription(key, ks, entity, conn));
   }
 
@@ -232,6 +358,7 @@ export class Node implements EntitySync {
    * parallel -> ask again if the secret changed meanwhile -> fetch -> snapshot (v1) -> ack.
    */
   async #subscribe(conn: Subscriber, sub: Subscription): Promise<ErrorFrame | undefined> {
+    if (conn.identity !== undefined) await conn.identity; // scope `user` groups by the user
     const [first, bus] = await Promise.all([authorize(sub, conn), this.#add(sub)]);
     if (bus !== undefined) return bus; // rolled back
     const decision = await authorizeCurrent(sub, conn, first);
@@ -244,6 +371,7 @@ export class Node implements EntitySync {
       sub.forbid(); // a second subscribe of the key may be waiting too
       return forbidden(sub.key);
     }
+    this.#registry.regroup(sub); // the user may have changed with the secret
     sub.allow(decision.generation, this.#scheduler.seq);
     return conn.protocol === 'v1' ? this.#snapshot(sub) : undefined;
   }
@@ -275,7 +403,7 @@ export class Node implements EntitySync {
       const fail = (message: string): void => {
         const unsubscribed = sub.removed;
         this.remove(sub);
-        resolve(unsubscribed ? undefined : { code: 'UNAVAILABLE', message, ...sub.key });
+        resolve(unsubscribed ? undefined : { code: 'UNAVAILABLE', message, ...wireKey(sub.key) });
       };
       const timer = setTimeout(() => fail('the bus did not confirm the subscription in time'), this.options.busTimeoutMs);
       confirmed.then(
@@ -315,16 +443,52 @@ export class Node implements EntitySync {
   }
 
   /**
-   * `conn` has a new secret (its generation moved, so every grant lapsed at once): fetches
-   * started before are void, keys move to their new fetch groups and are authorized again.
+   * `conn` has a new secret (its generation moved, so every grant lapsed at once): it is
+   * identified again, fetches started before are void, keys move to their new fetch groups and
+   * are authorized again (after `identify` answered).
    */
-  secretChanged(conn: Subscriber): void {
+  secretChanged(conn: Connection): void {
+    this.identify(conn);
     const seq = this.#scheduler.seq;
+    const hold = conn.identity !== undefined;
     for (const sub of conn.subscriptions.values()) {
       this.#registry.regroup(sub);
-      const run = sub.secretChanged(seq);
+      const run = sub.secretChanged(seq, hold);
       if (sub.state !== 'pending') void this.#reauthorize(conn, sub, run); // a pending subscribe asks again itself
     }
+  }
+
+  /**
+   * Runs `identify` for `conn`'s current secret, if the node has one: `conn.identity` is pending
+   * meanwhile. An answer for a secret that was replaced meanwhile is dropped; a throw leaves the
+   * connection anonymous and tells it `IDENTIFY_FAILED`.
+   */
+  identify(conn: Connection): void {
+    const identify = this.options.identify;
+    if (identify === undefined) return;
+    const generation = conn.generation;
+    const failed = (cause: unknown): void => {
+      if (!conn.identified(generation, null)) return;
+      this.report(new EntitySyncError('IDENTIFY_FAILED', 'identify threw', { cause }), { clientId: conn.id });
+      conn.sendError({ code: 'IDENTIFY_FAILED', message: 'the secret could not be identified; the connection is anonymous' });
+    };
+    let answer: User | null | Promise<User | null>;
+    try {
+      answer = identify(conn.secret);
+    } catch (cause) {
+      failed(cause);
+      return;
+    }
+    if (!(answer instanceof Promise)) {
+      conn.identified(generation, answer ?? null);
+      return;
+    }
+    conn.identifying(
+      answer.then(
+        (user) => void conn.identified(generation, user ?? null),
+        (cause: unknown) => failed(cause),
+      ),
+    );
   }
 
   async #reauthorize(conn: Subscriber, sub: Subscription, run: number): Promise<void> {
@@ -344,25 +508,38 @@ export class Node implements EntitySync {
       if (!sub.forbid()) conn.sendError(forbidden(sub.key));
       return;
     }
+    this.#registry.regroup(sub); // the user is known now
     sub.allow(decision.generation);
     if (conn.protocol === 'v1') this.#fetch(sub.keyString, sub.group);
   }
 
   #hookFailed(conn: Subscriber, sub: Subscription, cause: Error): ErrorFrame {
     this.report(new EntitySyncError('INTERNAL', `authorize for ${sub.keyString} threw`, { cause }), { clientId: conn.id, key: sub.key });
-    return { code: 'INTERNAL', message: 'internal error', ...sub.key };
+    return { code: 'INTERNAL', message: 'internal error', ...wireKey(sub.key) };
   }
 
   // Fan-out --------------------------------------------------------------------------------
 
-  /** `keyString` changed: fetch once per group of its local subscribers. */
-  #changed(keyString: KeyString): void {
+  /** A key changed (heard on `subject`): its local subscribers and its dependents fetch again. */
+  #changed(keyString: KeyString, subject: string): void {
     const entry = this.#registry.get(keyString);
     if (entry !== undefined) this.#changedEntry(entry);
+    else this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq));
   }
 
+  /** Fetch once per group of the key's local subscribers, and for what depends on the key. */
   #changedEntry(entry: KeyEntry): void {
     for (const group of entry.groups.keys()) this.#fetch(entry.keyString, group);
+    const { topic } = entry;
+    topic.notifiedAt = this.#scheduler.seq;
+    if (topic.dependents.size > 0) this.#topicChanged(topic);
+  }
+
+  /** A subject changed: fetch again every group whose latest value depends on it. */
+  #topicChanged(topic: Topic | undefined): void {
+    if (topic === undefined) return;
+    for (const [entry, groups] of topic.dependents) for (const group of groups) this.#fetch(entry.keyString, group);
+    for (const watcher of this.#watchers.get(topic.subject) ?? []) watcher();
   }
 
   #resync(): void {
@@ -384,17 +561,52 @@ export class Node implements EntitySync {
   #fetched(job: Job, seq: number, call: FetchCall, value: unknown, failure: FetchFailure | undefined): void {
     const entry = this.#registry.get(job.keyString);
     if (entry === undefined) return;
-    const result = this.#encode(entry, call, value, failure);
-    const members = entry.groups.get(job.group);
+    if (failure !== undefined) {
+      this.#deliver(entry, job.group, seq, this.#failed(entry, failure.code, failure.cause));
+      return;
+    }
+    if (value !== undefined) call.values.push(value);
+    if (call.dependencies.length > 0 || entry.dependencies.size > 0) this.#depend(entry, job.group, call, seq);
+    if (shapes(entry.entity)) this.#deliverShaped(entry, job.group, seq, call.values);
+    else this.#deliver(entry, job.group, seq, this.#encode(entry, call.values));
+  }
+
+  #deliver(entry: KeyEntry, group: GroupId, seq: number, result: FetchResult): void {
+    const members = entry.groups.get(group);
     if (members !== undefined) for (const sub of members) this.#push(sub, seq, result);
   }
 
-  /** The values of a fetch (those sent through `ctx.send`, then the returned one), encoded once. */
-  #encode(entry: KeyEntry, call: FetchCall, value: unknown, failure: FetchFailure | undefined): FetchResult {
-    if (failure !== undefined) return this.#failed(entry, failure.code, failure.cause);
-    if (value !== undefined) call.values.push(value);
+  /** A `view` or `redact`: the values as each audience sees them, encoded once per audience. */
+  #deliverShaped(entry: KeyEntry, group: GroupId, seq: number, values: readonly unknown[]): void {
+    const members = entry.groups.get(group);
+    if (members === undefined) return;
+    const byAudience = new Map<string, FetchResult>();
+    for (const sub of members) {
+      if (!sub.mayReceive(seq)) continue;
+      const audience = audienceOf(entry.entity, sub.owner);
+      let result = byAudience.get(audience);
+      if (result === undefined) byAudience.set(audience, (result = this.#encodeFor(entry, values, sub.owner)));
+      this.#push(sub, seq, result);
+    }
+  }
+
+  /** Records what the fetch declared it depends on; fetches again if that made the value stale. */
+  #depend(entry: KeyEntry, group: GroupId, call: FetchCall, seq: number): void {
+    const { prefix } = this.options;
+    const subjects = new Set(call.dependencies.map((d) => ('tag' in d ? tagSubject(prefix, d.tag) : keySubject(prefix, d))));
+    const { stale, confirmed } = this.#registry.depend(entry, group, subjects, seq);
+    if (stale) this.#fetch(entry.keyString, group);
+    confirmed?.then(
+      () => this.#fetch(entry.keyString, group),
+      (cause: unknown) =>
+        this.report(new EntitySyncError('UNAVAILABLE', 'bus subscribe for a dependency failed', { cause }), { key: entry.key }),
+    );
+  }
+
+  /** The values as `owner`'s audience sees them; a throwing view fails like the fetch. */
+  #encodeFor(entry: KeyEntry, values: readonly unknown[], owner: Subscriber): FetchResult {
     try {
-      return encodeValues(entry.framePrefix, call.values);
+      return this.#encode(entry, shape(entry.entity, values, owner));
     } catch (cause) {
       return this.#failed(entry, 'FETCH_FAILED', cause);
     }
@@ -404,6 +616,16 @@ export class Node implements EntitySync {
     const message = code === 'FETCH_TIMEOUT' ? `fetch of ${entry.keyString} timed out` : `fetch of ${entry.keyString} failed`;
     this.report(new EntitySyncError(code, message, cause === undefined ? undefined : { cause }), { key: entry.key });
     return code;
+  }
+
+  /** The values of a fetch, encoded once for every subscriber they go to. */
+  #encode(entry: KeyEntry, values: readonly unknown[]): FetchResult {
+    try {
+      this.#encoded++;
+      return encodeValues(entry.framePrefix, values);
+    } catch (cause) {
+      return this.#failed(entry, 'FETCH_FAILED', cause);
+    }
   }
 
   /** Delivers fetch `seq`'s result to `sub`, if it may receive it (the one rule, in `mayReceive`). */
@@ -420,8 +642,28 @@ export class Node implements EntitySync {
   }
 }
 
-function checkKey(key: EntityKey): EntitySyncError | undefined {
-  const valid = typeof key === 'object' && key !== null && typeof key.entity === 'string' && typeof key.id === 'string';
-  const problem = valid ? keyProblem(key) : 'a key is an object {entity: string, id: string}';
-  return problem === undefined ? undefined : new EntitySyncError('INVALID_KEY', `notifyAllOfChange: ${problem}`);
+/** A notify target, checked: a key (a query key gets its canonical id), a tag, or why not. */
+function toTarget(target: ChangeTarget): EntityKey | Tag | EntitySyncError {
+  const problem = targetProblem(target);
+  if (problem !== undefined) return new EntitySyncError('INVALID_KEY', `notifyAllOfChange: ${problem}`);
+  if ('tag' in target) return target;
+  if ('params' in target && target.params !== undefined && typeof (target as EntityKey).id !== 'string') {
+    return { entity: target.entity, id: canonicalParams(target.params) };
+  }
+  return target as EntityKey;
+}
+
+function targetProblem(target: ChangeTarget): string | undefined {
+  if (typeof target !== 'object' || target === null) return 'a target is a key {entity, id}, a query key {entity, params} or a tag {tag}';
+  if ('tag' in target) return tagProblem(target.tag);
+  const { entity, id, params } = target as { entity?: unknown; id?: unknown; params?: unknown };
+  if (typeof entity !== 'string') return 'a key is an object {entity: string, id: string}';
+  if (params !== undefined && id === undefined) return keyProblem({ entity, id: '', params: params as Params });
+  if (typeof id !== 'string') return 'a key is an object {entity: string, id: string}';
+  return keyProblem({ entity, id });
+}
+
+/** A key as error frames echo it: entity and id (a query key's id is its canonical params). */
+function wireKey(key: EntityKey): { entity: string; id: string } {
+  return { entity: key.entity, id: key.id };
 }

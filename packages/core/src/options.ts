@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { type Broker, isBroker } from './broker.js';
 import { EntitySyncError } from './errors.js';
-import type { EntityDefinition, ErrorHandler, Logger, PassThroughHandler } from './types.js';
+import { isStandardSchema, type StandardSchemaV1 } from './standard-schema.js';
+import type { EntityDefinition, ErrorHandler, IdentifyHandler, Logger, PassThroughHandler, ViewHandler } from './types.js';
 
 /** Options of {@link createEntitySync}. Every field is optional. */
 export interface EntitySyncOptions {
@@ -43,6 +44,12 @@ export interface EntitySyncOptions {
   maxSlowMs?: number;
   /** Receives client messages without an `action` (the Go library's pass-through); may reply. */
   onPassThrough?: PassThroughHandler;
+  /**
+   * Turns a connection's secret into a user, once per secret change (not per fetch): its answer
+   * is `ctx.user` in `fetch`, `authorize` and views, and scope `user` fetches once per user.
+   * @default none: every connection is anonymous (`ctx.user` is `null`)
+   */
+  identify?: IdentifyHandler;
   /** One sink for all logs. @default silent */
   logger?: Logger;
   /** Every background failure and every handler error, with its context. */
@@ -74,6 +81,7 @@ const OptionsSchema = z.object({
   maxBufferedBytes: positiveInt.default(16 * 1024 * 1024),
   maxSlowMs: positiveInt.default(30_000),
   onPassThrough: fn<PassThroughHandler>('onPassThrough'),
+  identify: fn<IdentifyHandler>('identify'),
   logger: fn<Logger>('logger'),
   onError: fn<ErrorHandler>('onError'),
 });
@@ -86,14 +94,34 @@ export function parseOptions(input: unknown): ResolvedOptions {
 
 const EntitySchema = z.object({
   fetch: z.custom<EntityDefinition['fetch']>((v) => typeof v === 'function', 'Expected `fetch` to be a function'),
-  scope: z.enum(['client', 'secret', 'shared']).default('client'),
+  scope: z.enum(['client', 'secret', 'user', 'shared']).optional(),
   authorize: fn<NonNullable<EntityDefinition['authorize']>>('authorize'),
+  params: z.custom<StandardSchemaV1>(isStandardSchema, 'Expected `params` to be a Standard Schema (zod, valibot, arktype)').optional(),
+  view: fn<ViewHandler>('view'),
+  viewBy: z.enum(['user', 'secret']).optional(),
+  redact: z.array(z.string().min(1)).readonly().optional(),
 });
 
-export type ResolvedEntity = z.infer<typeof EntitySchema>;
+export type ResolvedEntity = Omit<z.infer<typeof EntitySchema>, 'scope' | 'viewBy'> & {
+  scope: 'client' | 'secret' | 'user' | 'shared';
+  viewBy: 'user' | 'secret';
+};
 
-export function parseEntity(name: string, input: unknown): ResolvedEntity {
-  return parseWith(EntitySchema, input, `registerEntity('${name}')`);
+/** Validates an entity definition; `identified` tells whether the node has `identify`. */
+export function parseEntity(name: string, input: unknown, identified: boolean): ResolvedEntity {
+  const where = `registerEntity('${name}')`;
+  const entity = parseWith(EntitySchema, input, where);
+  if (entity.view !== undefined && entity.scope !== undefined && entity.scope !== 'shared') {
+    throw new EntitySyncError(
+      'INVALID_OPTIONS',
+      `${where}: an entity with a \`view\` fetches once per node (scope 'shared'), not per ${entity.scope}`,
+    );
+  }
+  const viewBy = entity.viewBy ?? (identified ? 'user' : 'secret');
+  if (!identified && (viewBy === 'user' || entity.scope === 'user') && (entity.view !== undefined || entity.scope === 'user')) {
+    throw new EntitySyncError('INVALID_OPTIONS', `${where}: scope or viewBy 'user' needs the node's \`identify\` option`);
+  }
+  return { ...entity, scope: entity.scope ?? (entity.view === undefined ? 'client' : 'shared'), viewBy };
 }
 
 /** Validates `input` against `schema` or throws `INVALID_OPTIONS` with a readable message. */

@@ -1,8 +1,10 @@
 import {
   Action,
+  canonicalParams,
   FrameType,
   MAX_REF_LENGTH,
   MAX_SECRET_LENGTH,
+  type Params,
   type ProtocolMode,
   type Ref,
   type WireErrorCode,
@@ -92,9 +94,23 @@ export function parseClientMessage(text: string, mode: ProtocolMode): ParseResul
 }
 
 function parseKeys(body: unknown, mode: ProtocolMode): KeyEntry[] | undefined {
-  if (Array.isArray(body)) return mode === 'v1' && body.length > 0 ? body.map(parseKey) : undefined;
-  if (typeof body === 'object' && body !== null) return [parseKey(body)];
+  const parse = mode === 'v1' ? parseKeyV1 : parseKey;
+  if (Array.isArray(body)) return mode === 'v1' && body.length > 0 ? body.map(parse) : undefined;
+  if (typeof body === 'object' && body !== null) return [parse(body)];
   return undefined;
+}
+
+/** v1 keys may be query keys: `{"entity","params":{...}}` instead of an id. */
+function parseKeyV1(value: unknown): KeyEntry {
+  const params = typeof value === 'object' && value !== null ? fieldOf(value as Record<string, unknown>, 'params') : undefined;
+  if (params === undefined) return parseKey(value);
+  const entity = fieldOf(value as Record<string, unknown>, 'entity');
+  if (fieldOf(value as Record<string, unknown>, 'id') !== undefined)
+    return invalidKey('a key has an id or params, not both', entity, undefined);
+  if (typeof entity !== 'string') return invalidKey('entity must be a string', entity, undefined);
+  const problem = keyProblem({ entity, id: '', params: params as Params });
+  if (problem !== undefined) return invalidKey(problem, entity, undefined);
+  return { ok: true, key: { entity, id: canonicalParams(params as Params), params: params as Params } };
 }
 
 function parseKey(value: unknown): KeyEntry {

@@ -2,6 +2,7 @@ import type { EncodedBatch } from './encode.js';
 import type { EntityKey, KeyString } from './keys.js';
 import type { ResolvedEntity } from './options.js';
 import type { ErrorFrame, ProtocolMode } from './protocol.js';
+import type { User } from './types.js';
 
 /** Groups fetches for one key (design section 4): a client id, a secret, or `''` (shared). */
 export type GroupId = string;
@@ -34,6 +35,10 @@ export interface Subscriber {
   readonly secret: string;
   /** Counts the secret changes; an authorization holds for one generation only. */
   readonly generation: number;
+  /** What `identify` returned for the current secret; `null` when anonymous or not yet known. */
+  readonly user: User | null;
+  /** Pending while `identify` runs for the current secret; `undefined` once the user is known. */
+  readonly identity: Promise<void> | undefined;
   readonly protocol: ProtocolMode;
   /** Its subscriptions by key; written by the node only, as it adds and removes them. */
   readonly subscriptions: Map<KeyString, Subscription>;
@@ -135,12 +140,14 @@ export class Subscription {
 
   /**
    * The owner's secret changed at fetch sequence `seq`: older fetches are void, and (when the
-   * entity has an `authorize` hook) nothing flows until it answers again. Returns the number
+   * entity has an `authorize` hook, or `identify` runs for the new secret) nothing flows until
+   * they answered. Returns the number
    * identifying this re-authorization run.
    */
-  secretChanged(seq: number): number {
+  secretChanged(seq: number, identifying: boolean): number {
     this.#seenSeq = Math.max(this.#seenSeq, seq);
-    if (this.#state !== 'pending' && this.#state !== 'removed' && this.entity.authorize !== undefined) this.#state = 'authorizing';
+    const wait = identifying || this.entity.authorize !== undefined;
+    if (wait && this.#state !== 'pending' && this.#state !== 'removed') this.#state = 'authorizing';
     return ++this.#authRun;
   }
 
@@ -183,6 +190,8 @@ export function groupOf(scope: ResolvedEntity['scope'], owner: Subscriber): Grou
       return owner.id;
     case 'secret':
       return owner.secret;
+    case 'user':
+      return owner.user === null ? '' : `u:${owner.user.id}`;
     case 'shared':
       return '';
   }

@@ -1,6 +1,7 @@
 import type { EntitySyncError } from './errors.js';
-import type { EntityKey } from './keys.js';
+import type { EntityKey, Tag } from './keys.js';
 import type { ProtocolMode } from './protocol.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** Identifies one client connection on this node. */
 export type ClientId = string;
@@ -9,9 +10,27 @@ export type ClientId = string;
  * How fetches for one key are grouped (design section 4).
  * - `client`: one fetch per subscribed connection, with its secret (default).
  * - `secret`: one fetch per distinct secret on the node; connections sharing a secret share it.
- * - `shared`: one fetch per node, without a secret; every subscriber gets the same bytes.
+ * - `user`: one fetch per distinct user on the node (what `identify` returned; anonymous
+ *   connections share one).
+ * - `shared`: one fetch per node, without a secret; every subscriber gets the same bytes (or,
+ *   with a `view`, the bytes of its audience).
  */
-export type FetchScope = 'client' | 'secret' | 'shared';
+export type FetchScope = 'client' | 'secret' | 'user' | 'shared';
+
+/** Who a connection is: what `identify` returned for its secret. */
+export interface User {
+  /** Identifies the user; scope `user` groups fetches by it. */
+  readonly id: string;
+  /** Any claims `identify` added (roles, tenant, ...). */
+  readonly [claim: string]: unknown;
+}
+
+/**
+ * Resolves a connection's secret to a user, once per secret change (not per fetch); `null` for
+ * an anonymous connection. Throwing or rejecting makes the connection anonymous and sends it
+ * `IDENTIFY_FAILED`.
+ */
+export type IdentifyHandler = (secret: string) => User | null | Promise<User | null>;
 
 /** What a fetch handler receives besides the key. */
 export interface FetchContext {
@@ -19,6 +38,13 @@ export interface FetchContext {
   readonly secret: string;
   /** The connection the value is for, in `client` scope only. */
   readonly clientId?: ClientId;
+  /** The user the value is for (`identify`'s answer); `null` when anonymous and in `shared` scope. */
+  readonly user: User | null;
+  /**
+   * Declares that this value depends on a tag (or another key): a `notifyAllOfChange` naming
+   * it fetches this value again. What the latest fetch declared replaces what earlier ones did.
+   */
+  dependsOn(dependency: Tag | EntityKey): void;
   /** Aborted when the fetch times out or the bridge closes. */
   readonly signal: AbortSignal;
   /**
@@ -34,22 +60,56 @@ export interface FetchContext {
  * A string, `Buffer` or `Uint8Array` is taken as already-serialized JSON and sent as is.
  * Throwing sends `FETCH_FAILED` to v1 clients; details go to `onError` only.
  */
-export type FetchHandler = (key: EntityKey, ctx: FetchContext) => unknown;
+export type FetchHandler<K = EntityKey> = (key: K, ctx: FetchContext) => unknown;
 
 export interface AuthorizeContext {
   readonly secret: string;
   readonly clientId: ClientId;
+  /** The connection's user (`identify`'s answer), `null` when anonymous. */
+  readonly user: User | null;
 }
 
 /** Decides whether a connection with this secret may subscribe to `key`. */
-export type AuthorizeHandler = (key: EntityKey, ctx: AuthorizeContext) => boolean | Promise<boolean>;
+export type AuthorizeHandler<K = EntityKey> = (key: K, ctx: AuthorizeContext) => boolean | Promise<boolean>;
 
-export interface EntityDefinition {
-  fetch: FetchHandler;
-  /** @default 'client' */
+/** Who a view shapes a value for. */
+export interface ViewContext {
+  readonly secret: string;
+  readonly user: User | null;
+}
+
+/** Shapes one fetched value for one audience; return `null` for "not visible". */
+export type ViewHandler = (value: unknown, ctx: ViewContext) => unknown;
+
+/** A query key as fetch handlers see it: its params validated by the entity's schema. */
+export interface QueryKey<P> {
+  readonly entity: string;
+  /** The canonical JSON of the params as the client sent them. */
+  readonly id: string;
+  readonly params: P;
+}
+
+export interface EntityDefinition<P = never> {
+  fetch: FetchHandler<[P] extends [never] ? EntityKey : QueryKey<P>>;
+  /** @default 'client' (`'shared'` with a `view`) */
   scope?: FetchScope;
   /** Runs at subscribe and on every secret change. Absent: everyone may subscribe. */
-  authorize?: AuthorizeHandler;
+  authorize?: AuthorizeHandler<[P] extends [never] ? EntityKey : QueryKey<P>>;
+  /**
+   * Makes this a query entity: its keys carry `params` (a JSON object) instead of an id,
+   * validated by this schema (zod, valibot, arktype: any Standard Schema). A bad one gets
+   * `INVALID_KEY` with the schema's message.
+   */
+  params?: StandardSchemaV1<unknown, P>;
+  /**
+   * Shapes the one shared fetch per audience (scope `shared`): each distinct audience's result is
+   * serialized once, and only its subscribers get it.
+   */
+  view?: ViewHandler;
+  /** Whose view a subscriber gets: per `user` (needs `identify`) or per `secret`. @default 'user' with identify, else 'secret' */
+  viewBy?: 'user' | 'secret';
+  /** Top-level fields removed from every value (of objects, and of objects in arrays) for everyone. */
+  redact?: readonly string[];
 }
 
 /**
@@ -126,8 +186,10 @@ export interface SyncStats {
   keys: number;
   /** Connection-key pairs. */
   subscriptions: number;
-  /** Keys this node is subscribed to on the bus. */
+  /** Subjects (keys and tags) this node is subscribed to on the bus. */
   busSubscriptions: number;
+  /** Subjects held only because fetches declared they depend on them (tags, other keys). */
+  dependencies: number;
   /** `'up'` or `'down'`, as last reported by the broker. */
   bus: 'up' | 'down';
   fetchesInFlight: number;
@@ -135,6 +197,8 @@ export interface SyncStats {
   /** Fetches started since the bridge was created. */
   fetchesStarted: number;
   fetchesFailed: number;
+  /** Fetch results serialized: once per fetch, or once per audience with a `view`. */
+  encodings: number;
   /** Bus messages received for keys with local subscribers (own echoes excluded). */
   busMessagesReceived: number;
   busMessagesPublished: number;

@@ -23,6 +23,11 @@ export const WireErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** A server hook (`authorize`, pass-through) threw. Details stay in the server's logs. */
   INTERNAL: 'INTERNAL',
+  /**
+   * The server's `identify` hook threw for the new secret: the secret is set, but the connection
+   * is anonymous until a secret identifies it; its keys were authorized again as such.
+   */
+  IDENTIFY_FAILED: 'IDENTIFY_FAILED',
 } as const;
 
 export type WireErrorCode = keyof typeof WireErrorCode;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createEntitySync, type EntityKey, type EntitySync } from '@entity-sync/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type RunningServer, serve } from './support/server.js';
 import { TestClient, Teardown } from '@entity-sync/testing';
 
@@ -35,10 +36,20 @@ function fixture(): { sync: EntitySync; store: Map<string, unknown> } {
       throw new Error('database exploded');
     },
   });
+  sync.registerEntity('todoList', {
+    params: z.object({ owner: z.string(), status: z.enum(['open', 'done']).optional() }),
+    fetch: (key, ctx) => {
+      ctx.dependsOn({ tag: `todos/owner/${key.params.owner}` });
+      const todos = [...store.values()] as Array<{ owner?: string; status?: string }>;
+      return todos.filter((t) => t.owner === key.params.owner && (key.params.status === undefined || t.status === key.params.status));
+    },
+  });
   return { sync, store };
 }
 
-function parseKey(text: string): EntityKey {
+/** `entity/id` names a key; `#name` names a tag. */
+function parseTarget(text: string): EntityKey | { tag: string } {
+  if (text.startsWith('#')) return { tag: text.slice(1) };
   const [entity, id] = text.split('/') as [string, string];
   return { entity, id };
 }
@@ -50,7 +61,7 @@ describe('docs/protocol.md examples', () => {
   const all = flows();
 
   it('has the examples this test expects', () => {
-    expect(all.map((f) => f.mode)).toEqual(['v1', 'legacy', 'v1', 'v1', 'v1', 'legacy']);
+    expect(all.map((f) => f.mode)).toEqual(['v1', 'legacy', 'v1', 'v1', 'v1', 'legacy', 'v1']);
   });
 
   for (const flow of all) {
@@ -73,12 +84,12 @@ describe('docs/protocol.md examples', () => {
           if (flow.mode === 'legacy') expect(client.frames[client.frames.length - 1]).toBe(rest);
           expect(frame).toEqual(JSON.parse(rest));
         } else if (marker === '!') {
-          const [verb, key, ...value] = rest.split(' ');
-          const parsed = parseKey(key!);
-          if (verb === 'set') store.set(parsed.id, JSON.parse(value.join(' ')));
+          const [verb, target, ...value] = rest.split(' ');
+          const parsed = parseTarget(target!);
+          if (verb === 'set' && 'id' in parsed) store.set(parsed.id, JSON.parse(value.join(' ')));
           if (verb === 'notify') {
             // Legacy clients get no ack: a probe's acked subscribe to the same key orders after theirs.
-            await probe.request({ action: 'subscribe', body: parsed }, ++probeRef);
+            if ('id' in parsed) await probe.request({ action: 'subscribe', body: parsed }, ++probeRef);
             await sync.notifyAllOfChange(parsed);
           }
         } else {
