@@ -11,10 +11,13 @@ export {
 export { freePort } from './free-port.js';
 export { brokerOutageSuite, type OutageFixture, type OutageSuite } from './outage-suite.js';
 export { NatsCluster, startNatsCluster } from './nats-cluster.js';
+export { MariadbServer, startMariadb, type StartMariadbOptions } from './mariadb-server.js';
 export { NatsServer, startNats, type StartNatsOptions } from './nats-server.js';
 export { pollUntil, type PollOptions } from './poll.js';
+export { PostgresServer, postgresBinary, startPostgres, type StartPostgresOptions } from './postgres-server.js';
 export { RedisCluster, startRedisCluster } from './redis-cluster.js';
 export { RedisServer, startRedis, type StartRedisOptions } from './redis-server.js';
 export { redisCommand, type RespReply } from './resp.js';
 export { ServerProcess, type LaunchOptions } from './server-process.js';
+export { serviceUser, type ServiceUser } from './service-user.js';
 export { TestServer } from './test-server.js';
