@@ -38,3 +38,19 @@ export {
   parseClientMessage,
 } from './protocol.js';
 export type { ClientMessage, ProtocolMode, Ref, ServerFrame } from './protocol.js';
+export {
+  createChangeSource,
+  parseChangeSourceOptions,
+  type ChangeSink,
+  type ChangeSource,
+  type ChangeSourceErrorContext,
+  type ChangeSourceOptions,
+  type ChangeSourceRole,
+  type ChangeStreamDriver,
+  type ChangeTarget,
+  type FollowedStream,
+  type RowChange,
+  type RowKeysFunction,
+  type SourceRow,
+  type SourceTables,
+} from './change-source.js';
