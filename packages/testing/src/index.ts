@@ -18,6 +18,10 @@ export { PostgresServer, postgresBinary, startPostgres, type StartPostgresOption
 export { RedisCluster, startRedisCluster } from './redis-cluster.js';
 export { RedisServer, startRedis, type StartRedisOptions } from './redis-server.js';
 export { redisCommand, type RespReply } from './resp.js';
+export { RecordingTarget } from './recording-target.js';
+export { type SourceConformanceOptions, type SourceFixture, sourceConformance } from './source-conformance.js';
+export { conformanceTables, itemKeys, type SourceModule } from './source-conformance-tables.js';
 export { ServerProcess, type LaunchOptions } from './server-process.js';
 export { serviceUser, type ServiceUser } from './service-user.js';
 export { TestServer } from './test-server.js';
+export { forkTs, TS_EXEC_ARGV, TS_LOADER_URL } from './ts-child.js';

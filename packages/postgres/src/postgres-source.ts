@@ -1,0 +1,12 @@
+import { type ChangeSource, type ChangeTarget, createChangeSource } from '@entity-sync/core';
+import { type PostgresSourceOptions, resolveOptions } from './options.js';
+import { ReplicationDriver } from './replication-driver.js';
+
+/**
+ * Watches Postgres and notifies the keys of every committed row change of the configured
+ * tables. Throws `INVALID_OPTIONS` on bad options; call `start()` to begin.
+ */
+export function createPostgresSource(sync: ChangeTarget, options: PostgresSourceOptions): ChangeSource {
+  const resolved = resolveOptions(options);
+  return createChangeSource(sync, options, new ReplicationDriver(resolved));
+}
