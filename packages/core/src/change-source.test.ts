@@ -95,7 +95,7 @@ describe('createChangeSource', () => {
     const make = (options: unknown) => () => createChangeSource(target, options as ChangeSourceOptions, driver);
     expect(make({ tables: {} })).toThrow(/testSource: .*at least one table/s);
     expect(make({ tables: { 'public.todos': 'id' } })).toThrow(/expected a function/);
-    expect(make({ tables: { 'a b': todos } })).toThrow(/schema.table/);
+    expect(make({ tables: { '': todos } })).toThrow(/not empty/);
     expect(make({ tables: { t: todos }, retryMs: -1 })).toThrow(EntitySyncError);
   });
 

@@ -1,5 +1,6 @@
 import { type ChangeSource, type ChangeTarget, createChangeSource } from '@entity-sync/core';
 import { type PostgresSourceOptions, resolveOptions } from './options.js';
+import { NotifyDriver } from './notify-driver.js';
 import { ReplicationDriver } from './replication-driver.js';
 
 /**
@@ -8,5 +9,6 @@ import { ReplicationDriver } from './replication-driver.js';
  */
 export function createPostgresSource(sync: ChangeTarget, options: PostgresSourceOptions): ChangeSource {
   const resolved = resolveOptions(options);
-  return createChangeSource(sync, options, new ReplicationDriver(resolved));
+  const driver = resolved.mode === 'notify' ? new NotifyDriver(resolved, options.tables) : new ReplicationDriver(resolved);
+  return createChangeSource(sync, options, driver);
 }
