@@ -36,7 +36,7 @@ export class NotifyDriver implements ChangeStreamDriver {
   ) {}
 
   async follow(sink: ChangeSink): Promise<FollowedStream | undefined> {
-    if (!this.#installed) await this.#install(sink);
+    if (!this.#installed) await this.#install();
     const client = new pg.Client({ ...this.options.connection, keepAlive: true });
     client.on('error', () => {}); // reported through `ended`
     await client.connect();
@@ -58,7 +58,7 @@ export class NotifyDriver implements ChangeStreamDriver {
     }
   }
 
-  async #install(sink: ChangeSink): Promise<void> {
+  async #install(): Promise<void> {
     const { connection, channel, columns } = this.options;
     await withClient(connection, async (client) => {
       for (const [table, fn] of Object.entries(this.tables)) {
