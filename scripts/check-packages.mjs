@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 'ws', 'nats', 'redis', 'client'];
+const packages = ['core', 'ws', 'nats', 'redis', 'client', 'postgres', 'mysql'];
 let failed = false;
 
 for (const name of packages) {
