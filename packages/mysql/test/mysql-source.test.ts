@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ChangeSource, type EntityKey, type EntitySyncError } from '@entity-sync/core';
+import type { ChangeSource, EntityKey, EntitySyncError } from '@entity-sync/core';
 import { createMysqlSource, type MysqlSourceOptions } from '@entity-sync/mysql';
 import { type MariadbServer, RecordingTarget, startMariadb } from '@entity-sync/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
