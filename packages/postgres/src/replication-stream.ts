@@ -6,6 +6,8 @@ import { configuredNames } from './sql.js';
 /** Transactions waiting for the bus before the socket is paused. */
 const HIGH_WATER = 1_000;
 const LOW_WATER = 100;
+/** Rows handed to the sink at once when transactions queue up. */
+const MAX_BATCH_ROWS = 5_000;
 
 interface Transaction {
   changes: RowChange[];
@@ -159,16 +161,19 @@ export class ReplicationStream implements FollowedStream {
     void this.#drain();
   }
 
-  /** Hands queued transactions to the sink one at a time, in commit order. */
+  /**
+   * Hands queued transactions to the sink in commit order. Under load, the transactions that
+   * queued up while the bus was busy go out as one batch (one notify, then one ack of the last).
+   */
   async #drain(): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      for (let tx = this.#queue[0]; tx !== undefined && !this.#stopping; tx = this.#queue[0]) {
-        if (tx.truncated) await this.sink.gap('a TRUNCATE');
-        await this.sink.commit(tx.changes);
-        this.#queue.shift();
-        this.#acked = tx.lsn;
+      while (this.#queue.length > 0 && !this.#stopping) {
+        const batch = this.#takeBatch();
+        if (batch.some((tx) => tx.truncated)) await this.sink.gap('a TRUNCATE');
+        await this.sink.commit(batch.length === 1 ? (batch[0]?.changes ?? []) : batch.flatMap((tx) => tx.changes));
+        this.#acked = batch[batch.length - 1]?.lsn ?? this.#acked;
         if (this.#paused && this.#queue.length <= LOW_WATER) {
           this.#paused = false;
           this.connection.stream.resume();
@@ -180,6 +185,18 @@ export class ReplicationStream implements FollowedStream {
     } finally {
       this.#draining = false;
     }
+  }
+
+  /** Queued transactions up to {@link MAX_BATCH_ROWS} rows (at least one). */
+  #takeBatch(): Transaction[] {
+    let rows = 0;
+    let count = 0;
+    for (const tx of this.#queue) {
+      if (count > 0 && rows + tx.changes.length > MAX_BATCH_ROWS) break;
+      rows += tx.changes.length;
+      count++;
+    }
+    return this.#queue.splice(0, count);
   }
 
   /**
