@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { createClient } from '@entity-sync/client';
 import { WebSocket } from 'ws';
 import { nowMs, sleep } from '../clock.js';
@@ -21,12 +22,12 @@ export const CHANGES_QUICK: ChangesSizes = { backlog: 5_000, rowsPerTx: [1, 100]
 
 /**
  * Throughput: `backlog` row changes are committed (in transactions of `rowsPerTx` rows) while
- * no follower runs; then a follower starts and the clock runs until it notified them all.
+ * no follower runs; then a follower starts, and the clock runs until the slot's acknowledged
+ * position passed them (each is acknowledged only after the bus accepted its keys).
  */
 async function throughput(rig: ChangesRig, backlog: number, rowsPerTx: number): Promise<number> {
-  const setup = rig.source();
-  await setup.start(); // creates the slot, so the backlog is kept for the next follower
-  await setup.close();
+  await rig.command('start'); // creates the slot, so the backlog is kept for the next follower
+  await rig.command('close');
   const txs = Math.ceil(backlog / rowsPerTx);
   await rig.pool.query(`DO $$ BEGIN
     FOR tx IN 0..${txs - 1} LOOP
@@ -34,24 +35,25 @@ async function throughput(rig: ChangesRig, backlog: number, rowsPerTx: number): 
       COMMIT;
     END LOOP;
   END $$`);
-  rig.notified = 0;
-  const source = rig.source();
+  const { rows } = await rig.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
   const started = performance.now();
-  await source.start();
-  while (rig.notified < txs * Math.min(rowsPerTx, ROWS)) await sleep(5);
+  await rig.command('start');
+  // Done when the slot's acknowledged position passed the backlog: every change was notified.
+  const behind = `SELECT pg_wal_lsn_diff($1, confirmed_flush_lsn) > 0 AS behind FROM pg_replication_slots WHERE slot_name = 'changes'`;
+  while ((await rig.pool.query<{ behind: boolean }>(behind, [rows[0]?.lsn])).rows[0]?.behind) await sleep(5);
   const seconds = (performance.now() - started) / 1000;
-  await source.close();
-  return rig.notified / seconds;
+  await rig.command('close');
+  return (txs * rowsPerTx) / seconds;
 }
 
 /**
- * Latency: a client subscribed to every row; `perSec` single-row UPDATEs per second, each
+ * Latency: a client subscribed to every row; after a second of warm-up, `perSec` single-row
+ * UPDATEs per second for `ms`, each
  * stamped with its commit time (when the writer's query resolved); latency is the time from
  * there to the client receiving that version.
  */
 async function latency(rig: ChangesRig, perSec: number, ms: number): Promise<{ p50: number; p99: number; count: number }> {
-  const source = rig.source();
-  await source.start();
+  await rig.command('start');
   const client = createClient({ url: rig.wsUrl, WebSocket: WebSocket as never });
   const received = new Map<string, number>();
   let subscribed = 0;
@@ -63,16 +65,20 @@ async function latency(rig: ChangesRig, perSec: number, ms: number): Promise<{ p
     });
   }
   while (subscribed < ROWS) await sleep(10);
-  const committed = new Map<string, number>();
+  let committed = new Map<string, number>();
   let next = 0;
-  await paced(perSec, ms, async (count) => {
+  const write = async (count: number): Promise<void> => {
     const writes = Array.from({ length: count }, async () => {
       const id = (next++ * 7919) % ROWS;
       const { rows } = await rig.pool.query<{ v: number }>('UPDATE items SET v = v + 1 WHERE id = $1 RETURNING v', [id]);
       committed.set(`${id}/${rows[0]?.v}`, nowMs());
     });
     await Promise.all(writes);
-  });
+  };
+  await paced(perSec, 1_000, write); // warm-up (JIT, pools), not measured
+  await sleep(200);
+  committed = new Map();
+  await paced(perSec, ms, write);
   await sleep(500);
   const samples = new Samples();
   for (const [version, at] of committed) {
@@ -80,7 +86,7 @@ async function latency(rig: ChangesRig, perSec: number, ms: number): Promise<{ p
     if (got !== undefined) samples.add(Math.max(0, got - at));
   }
   await client.close();
-  await source.close();
+  await rig.command('close');
   return samples.summary();
 }
 
@@ -88,18 +94,19 @@ async function latency(rig: ChangesRig, perSec: number, ms: number): Promise<{ p
 export async function runChanges(sizes: ChangesSizes, log: (line: string) => void): Promise<Record<string, number>> {
   const rig = await ChangesRig.start();
   const figures: Record<string, number> = {};
+  log(`changes: load average before the run ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
   try {
+    const lat = await latency(rig, sizes.perSec, sizes.ms);
+    Object.assign(figures, { latencyP50: lat.p50, latencyP99: lat.p99, latencySamples: lat.count });
+    log(
+      `changes: commit-to-client at ${sizes.perSec}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} samples)`,
+    );
     for (const rowsPerTx of sizes.rowsPerTx) {
       figures[`changesPerSec_tx${rowsPerTx}`] = await throughput(rig, sizes.backlog, rowsPerTx);
       log(
         `changes: ${sizes.backlog} row changes in transactions of ${rowsPerTx}: ${figures[`changesPerSec_tx${rowsPerTx}`]?.toFixed(0)} changes/s`,
       );
     }
-    const lat = await latency(rig, sizes.perSec, sizes.ms);
-    Object.assign(figures, { latencyP50: lat.p50, latencyP99: lat.p99, latencySamples: lat.count });
-    log(
-      `changes: commit-to-client at ${sizes.perSec}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} samples)`,
-    );
   } finally {
     await rig.stop();
   }

@@ -1,72 +1,64 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createEntitySync, type EntityKey, type EntitySync } from '@entity-sync/core';
-import { createPostgresSource } from '@entity-sync/postgres';
-import { type PostgresServer, startPostgres } from '@entity-sync/testing';
-import { attachWebSocket } from '@entity-sync/ws';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { forkTs, type PostgresServer, startPostgres } from '@entity-sync/testing';
 import pg from 'pg';
+import type { NodeAnswer, NodeCommand } from './node-main.js';
 
 /** Rows of the bench table. */
 export const ROWS = 1_000;
 
-/** A Postgres with the bench table, a pool to write with, and one node with its source. */
+const NODE_MAIN = fileURLToPath(new URL('./node-main.ts', import.meta.url));
+
+/** A Postgres with the bench table, a pool to write with, and one node process with its source. */
 export class ChangesRig {
-  notified = 0;
+  #seq = 0;
+  readonly #pending = new Map<number, (answer: NodeAnswer) => void>();
 
   private constructor(
     readonly postgres: PostgresServer,
     readonly pool: pg.Pool,
-    readonly reads: pg.Pool,
-    readonly sync: EntitySync,
-    readonly http: Server,
-  ) {}
+    readonly node: ChildProcess,
+    readonly port: number,
+  ) {
+    node.on('message', (answer: NodeAnswer) => {
+      if (answer.type !== 'done') return;
+      this.#pending.get(answer.seq)?.(answer);
+      this.#pending.delete(answer.seq);
+    });
+  }
 
   static async start(): Promise<ChangesRig> {
     const postgres = await startPostgres();
     const pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
     pool.on('error', () => {});
-    await pool.query('CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, t double precision NOT NULL)');
-    await pool.query(`INSERT INTO items SELECT g, 0, 0 FROM generate_series(0, ${ROWS - 1}) g`);
-    const reads = new pg.Pool({ connectionString: postgres.url, max: 8 });
-    reads.on('error', () => {});
-    const sync = createEntitySync({ fetchTimeoutMs: 10_000 });
-    sync.registerEntity('items', {
-      scope: 'shared',
-      fetch: async (key) => (await reads.query('SELECT id, v FROM items WHERE id = $1', [key.id])).rows[0] ?? null,
+    await pool.query('CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)');
+    await pool.query(`INSERT INTO items SELECT g, 0 FROM generate_series(0, ${ROWS - 1}) g`);
+    const node = forkTs(NODE_MAIN, { ES_CHANGES_PG: postgres.url });
+    const port = await new Promise<number>((resolve, reject) => {
+      node.on('message', (answer: NodeAnswer) => answer.type === 'ready' && resolve(answer.port));
+      node.once('exit', (code) => reject(new Error(`the bench node exited (${code})`)));
     });
-    const http = createServer();
-    attachWebSocket(sync, { server: http });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    return new ChangesRig(postgres, pool, reads, sync, http);
+    return new ChangesRig(postgres, pool, node, port);
   }
 
   get wsUrl(): string {
-    return `ws://127.0.0.1:${(this.http.address() as AddressInfo).port}/ws/entity-sync/`;
+    return `ws://127.0.0.1:${this.port}/ws/entity-sync/`;
   }
 
-  /** A source on the slot `changes` that counts the keys it notifies through the node. */
-  source() {
-    const target = {
-      notifyAllOfChange: (keys: EntityKey | readonly EntityKey[]) => {
-        this.notified += [keys].flat().length;
-        return this.sync.notifyAllOfChange(keys);
-      },
-      resyncAll: () => this.sync.resyncAll(),
-    };
-    return createPostgresSource(target, {
-      connection: this.postgres.url,
-      slot: 'changes',
-      publication: 'changes',
-      tables: { 'public.items': (row, old) => [{ entity: 'items', id: String((row ?? old)?.['id']) }] },
-    });
+  /** Starts or closes the node's source, or reads how many keys it notified since its start. */
+  async command(type: NodeCommand['type']): Promise<number> {
+    const seq = ++this.#seq;
+    const answer = new Promise<NodeAnswer>((resolve) => this.#pending.set(seq, resolve));
+    this.node.send({ type, seq } satisfies NodeCommand);
+    const done = await answer;
+    return done.type === 'done' ? done.notified : 0;
   }
 
   async stop(): Promise<void> {
-    await this.sync.close();
-    this.http.closeAllConnections();
-    await new Promise((resolve) => this.http.close(resolve));
+    const exited = new Promise((resolve) => this.node.once('exit', resolve));
+    this.node.kill('SIGKILL');
+    await exited;
     await this.pool.end();
-    await this.reads.end();
     await this.postgres.stop();
   }
 }
