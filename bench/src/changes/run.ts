@@ -1,4 +1,4 @@
-import { availableParallelism, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { createClient } from '@entity-sync/client';
 import { WebSocket } from 'ws';
 import { nowMs, sleep } from '../clock.js';
@@ -94,7 +94,7 @@ async function latency(rig: ChangesRig, perSec: number, ms: number): Promise<{ p
 export async function runChanges(sizes: ChangesSizes, log: (line: string) => void): Promise<Record<string, number>> {
   const rig = await ChangesRig.start();
   const figures: Record<string, number> = {};
-  log(`changes: load average before the run ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
+  log(`changes: load average before the run ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`);
   try {
     const lat = await latency(rig, sizes.perSec, sizes.ms);
     Object.assign(figures, { latencyP50: lat.p50, latencyP99: lat.p99, latencySamples: lat.count });
