@@ -142,6 +142,15 @@ describe('createChangeSource', () => {
     await source.close();
   });
 
+  it('closes itself when the node it notifies is closed', async () => {
+    const { source, target, driver, commit } = setup();
+    await source.start();
+    target.notifyAllOfChange = () => Promise.reject(new EntitySyncError('CLOSED', 'closed'));
+    await expect(commit(change({ id: 1, owner: 'a' }, null))).rejects.toMatchObject({ code: 'CLOSED' });
+    await vi.waitFor(() => expect(source.role).toBe('closed'));
+    expect(driver.stopped).toBe(1);
+  });
+
   it('resyncs the cluster on a gap', async () => {
     const { source, target, driver } = setup();
     await source.start();

@@ -298,7 +298,10 @@ class ChangeSourceRunner implements ChangeSource, ChangeSink {
         return await publish();
       } catch (error) {
         const failure = EntitySyncError.from(error, 'PUBLISH_FAILED');
-        if (failure.code === 'CLOSED') throw failure;
+        if (failure.code === 'CLOSED') {
+          void this.close(); // the node is gone: stop following, so another node takes over
+          throw failure;
+        }
         this.report(
           new EntitySyncError(failure.code, `${this.driver.name}: ${what} failed, retrying: ${failure.message}`, { cause: error }),
         );

@@ -23,3 +23,4 @@ let role = '';
 setInterval(() => {
   if (source.role !== role) send({ type: 'role', role: (role = source.role) });
 }, 10);
+process.on('disconnect', () => process.exit(0));
