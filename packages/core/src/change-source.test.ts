@@ -106,13 +106,13 @@ describe('createChangeSource', () => {
     await commit(
       change({ id: 1, owner: 'a' }, null),
       change({ id: 2, owner: 'a' }, null),
-      change({ id: 1, owner: 'b' }, { id: 1, owner: 'a' }),
+      change({ id: 1, owner: 'b' }, { id: 1, owner: 'x' }),
       change(null, { id: 3, owner: 'c' }),
       change({ id: 9, owner: 'z' }, null, 'public.unwatched'),
     );
     expect(target.notified).toHaveLength(1);
     const ids = target.notified[0]?.map((k) => `${k.entity}/${k.id}`).sort();
-    expect(ids).toEqual(['lists/a', 'lists/b', 'lists/c', 'todos/1', 'todos/2', 'todos/3']);
+    expect(ids).toEqual(['lists/a', 'lists/b', 'lists/c', 'lists/x', 'todos/1', 'todos/2', 'todos/3']);
     await commit(change({ id: 9, owner: 'z' }, null, 'public.unwatched'));
     expect(target.notified).toHaveLength(1);
     await source.close();
