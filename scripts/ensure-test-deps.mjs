@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Makes sure the binaries the integration tests spawn are installed: redis-server, nats-server
-// and Debian's chromium. Silent when they are. When some are missing: as root on Debian or
+// Makes sure the binaries the integration tests spawn are installed: redis-server, nats-server,
+// Debian's chromium, postgresql and mariadb-server. Silent when they are. When some are missing: as root on Debian or
 // Ubuntu, installs them with apt-get; otherwise exits 1 naming the packages to install.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
@@ -26,6 +26,11 @@ function exists(path) {
   } catch {
     return false;
   }
+}
+
+function hasPostgres() {
+  const root = '/usr/lib/postgresql';
+  return existsSync(root) && readdirSync(root).some((v) => exists(join(root, v, 'bin', 'initdb')));
 }
 
 function isDebianLike() {
@@ -52,6 +57,8 @@ const missing = [
   !onPath('redis-server') && 'redis-server',
   !onPath('nats-server') && 'nats-server',
   !exists('/usr/bin/chromium') && ['chromium', 'chromium-driver'],
+  !hasPostgres() && 'postgresql',
+  !onPath('mariadbd') && 'mariadb-server',
 ]
   .filter(Boolean)
   .flat();

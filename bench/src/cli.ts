@@ -20,6 +20,7 @@ import { slowClient } from './scenarios/slow-client.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
 import { TARGETS, type TargetSpec } from './targets/index.js';
 import { writeDocs } from './docs.js';
+import { CHANGES_FULL, CHANGES_QUICK, runChanges } from './changes/run.js';
 
 const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, slowClient];
 const SCENARIO_TIMEOUT_MS = 180_000;
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
           );
         }
       }
+    }
+    // The change-source bench (its own Postgres and node; see src/changes/): --scenarios changes.
+    if (!argv.some((a) => a.startsWith('--scenarios')) || argv.join(' ').includes('changes')) {
+      await runChanges(quick ? CHANGES_QUICK : CHANGES_FULL, (line) => console.log(line));
     }
   } finally {
     await driver.stop();

@@ -1,5 +1,6 @@
 export { createEntitySync } from './node.js';
 export type { EntitySync } from './node.js';
+export type { ChangeTarget } from './targets.js';
 export type { EntitySyncOptions } from './options.js';
 export type {
   AcceptOptions,
@@ -39,3 +40,19 @@ export {
   parseClientMessage,
 } from './protocol.js';
 export type { ClientMessage, ProtocolMode, Ref, ServerFrame } from './protocol.js';
+export {
+  createChangeSource,
+  parseChangeSourceOptions,
+  type ChangeSink,
+  type ChangeSource,
+  type ChangeSourceErrorContext,
+  type ChangeSourceOptions,
+  type ChangeSourceRole,
+  type ChangeStreamDriver,
+  type ChangeSourceTarget,
+  type FollowedStream,
+  type RowChange,
+  type RowKeysFunction,
+  type SourceRow,
+  type SourceTables,
+} from './change-source.js';

@@ -6,24 +6,13 @@ import { type EncodedBatch, encodeValues } from './encode.js';
 import { EntitySyncError } from './errors.js';
 import { FetchCall, representative } from './fetch-context.js';
 import { type FetchFailure, FetchScheduler } from './fetch-scheduler.js';
-import {
-  canonicalParams,
-  type EntityKey,
-  ENTITY_NAME_PATTERN,
-  type KeyString,
-  keyProblem,
-  keyString,
-  keySubject,
-  type Params,
-  type Tag,
-  tagProblem,
-  tagSubject,
-} from './keys.js';
+import { type EntityKey, ENTITY_NAME_PATTERN, type KeyString, keyString, keySubject, type Params, type Tag, tagSubject } from './keys.js';
 import { MemoryBroker } from './memory-broker.js';
 import { type EntitySyncOptions, parseEntity, parseOptions, type ResolvedEntity, type ResolvedOptions } from './options.js';
 import { validate } from './standard-schema.js';
 import { CloseCode, type ErrorFrame, fetchError, forbidden, invalidKeyFrame, type KeyEntry as WireKey } from './protocol.js';
 import { type KeyEntry, Registry, type Topic } from './registry.js';
+import { type ChangeTarget, toTarget } from './targets.js';
 import { audienceOf, shape, shapes } from './view.js';
 import { type ServerSubscribeOptions, ServerSubscriber, type ValueListener } from './server-subscriber.js';
 import { type GroupId, type SnapshotOutcome, type Subscriber, Subscription } from './subscription.js';
@@ -85,9 +74,6 @@ export interface EntitySync {
    */
   close(): Promise<void>;
 }
-
-/** What a notify may name: a key (`{ entity, id }`), a query key (`{ entity, params }`), or a tag. */
-export type ChangeTarget = EntityKey | { entity: string; params: Params } | Tag;
 
 /** Creates a node. Throws `INVALID_OPTIONS` with a readable message on bad options. */
 export function createEntitySync(options: EntitySyncOptions = {}): EntitySync {
@@ -640,27 +626,6 @@ export class Node implements EntitySync {
       conn.sendError(fetchError(sub.key, result));
     }
   }
-}
-
-/** A notify target, checked: a key (a query key gets its canonical id), a tag, or why not. */
-function toTarget(target: ChangeTarget): EntityKey | Tag | EntitySyncError {
-  const problem = targetProblem(target);
-  if (problem !== undefined) return new EntitySyncError('INVALID_KEY', `notifyAllOfChange: ${problem}`);
-  if ('tag' in target) return target;
-  if ('params' in target && target.params !== undefined && typeof (target as EntityKey).id !== 'string') {
-    return { entity: target.entity, id: canonicalParams(target.params) };
-  }
-  return target as EntityKey;
-}
-
-function targetProblem(target: ChangeTarget): string | undefined {
-  if (typeof target !== 'object' || target === null) return 'a target is a key {entity, id}, a query key {entity, params} or a tag {tag}';
-  if ('tag' in target) return tagProblem(target.tag);
-  const { entity, id, params } = target as { entity?: unknown; id?: unknown; params?: unknown };
-  if (typeof entity !== 'string') return 'a key is an object {entity: string, id: string}';
-  if (params !== undefined && id === undefined) return keyProblem({ entity, id: '', params: params as Params });
-  if (typeof id !== 'string') return 'a key is an object {entity: string, id: string}';
-  return keyProblem({ entity, id });
 }
 
 /** A key as error frames echo it: entity and id (a query key's id is its canonical params). */

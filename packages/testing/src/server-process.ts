@@ -58,6 +58,10 @@ export interface LaunchOptions {
   ready(process: ServerProcess, signal: AbortSignal): Promise<void>;
   /** @default 15000 */
   readyTimeoutMs?: number;
+  /** Run as this user and group (when the test process is root and the server refuses root). */
+  user?: { uid: number; gid: number };
+  /** The signal that asks for a clean, quick shutdown (Postgres: `SIGINT`). @default 'SIGTERM' */
+  stopSignal?: NodeJS.Signals;
 }
 
 /**
@@ -72,6 +76,7 @@ export class ServerProcess {
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
+    private readonly stopSignal: NodeJS.Signals,
   ) {
     installExitHooks();
     live.add(child);
@@ -90,13 +95,13 @@ export class ServerProcess {
 
   /** Spawns the server and resolves once `ready` resolves; kills it if it does not get there. */
   static async launch(options: LaunchOptions): Promise<ServerProcess> {
-    const child = spawn(options.bin, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(options.bin, options.args, { stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
     });
     await spawned;
-    const server = new ServerProcess(options.name, child);
+    const server = new ServerProcess(options.name, child, options.stopSignal ?? 'SIGTERM');
     try {
       await server.#raceReady(options);
       return server;
@@ -114,7 +119,7 @@ export class ServerProcess {
     });
     const timeout = new Promise<never>((_, reject) => {
       const ms = options.readyTimeoutMs ?? 15_000;
-      timer = setTimeout(() => reject(new Error(`${this.name} not ready after ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`${this.name} not ready after ${ms} ms:\n${this.#output}`)), ms);
     });
     try {
       await Promise.race([options.ready(this, abort.signal), early, timeout]);
@@ -150,11 +155,11 @@ export class ServerProcess {
     this.#paused = false;
   }
 
-  /** `SIGTERM`, then `SIGKILL` after `graceMs`. Resolves once the process is gone. Idempotent. */
+  /** `SIGTERM` (or the stop signal), then `SIGKILL` after `graceMs`. Resolves once gone. Idempotent. */
   async stop(graceMs = 3_000): Promise<void> {
     if (!this.running) return this.exited;
     this.resume();
-    this.child.kill('SIGTERM');
+    this.child.kill(this.stopSignal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);

@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { TS_EXEC_ARGV } from '@entity-sync/testing';
 import { fileURLToPath } from 'node:url';
 import type { NodeConfig, NodeReply, NodeRequest } from './protocol.js';
 
 const main = fileURLToPath(new URL('./node-main.ts', import.meta.url));
-const loader = new URL('./ts-loader.mjs', import.meta.url).href;
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
@@ -34,7 +34,7 @@ export class NodeProcess {
   /** Forks a node and resolves once its WebSocket server listens. */
   static async start(config: NodeConfig): Promise<NodeProcess> {
     const child = fork(main, [], {
-      execArgv: ['--conditions=@entity-sync/source', '--import', loader],
+      execArgv: TS_EXEC_ARGV,
       env: { ...process.env, ES_NODE: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -1,0 +1,2 @@
+export { createMysqlSource } from './mysql-source.js';
+export type { MysqlSourceOptions } from './options.js';
