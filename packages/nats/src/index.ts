@@ -1,13 +1,11 @@
 export { createNatsBroker } from './nats-broker.js';
 export type {
-  NatsConnectionLike,
-  NatsMsgLike,
-  NatsStatusLike,
-  NatsSubscriptionLike,
-} from './nats-connection.js';
-export type {
   NatsBrokerCommonOptions,
   NatsBrokerConnectionOptions,
   NatsBrokerOptions,
   NatsBrokerServersOptions,
+  NatsConnectionLike,
+  NatsMsgLike,
+  NatsStatusLike,
+  NatsSubscriptionLike,
 } from './options.js';

@@ -1,16 +1,47 @@
 import { EntitySyncError } from '@entity-sync/core';
 import type { ConnectionOptions } from 'nats';
-import type { NatsConnectionLike } from './nats-connection.js';
+
+/** A message as the callback of {@link NatsConnectionLike.subscribe} receives it. */
+export interface NatsMsgLike {
+  subject: string;
+  data: Uint8Array;
+}
+
+/** What `subscribe` returns. */
+export interface NatsSubscriptionLike {
+  unsubscribe(max?: number): void;
+}
+
+/** A connection status event (`nats` v2 `Status`, `@nats-io/transport-node` v3 `Status`). */
+export interface NatsStatusLike {
+  /** The broker acts on `'disconnect'` and `'reconnect'` and ignores the rest. */
+  type: string;
+}
+
+/**
+ * The part of a NATS connection the broker uses, typed structurally so that connections from
+ * `nats` v2 and `@nats-io/transport-node` v3 both fit.
+ */
+export interface NatsConnectionLike {
+  /** Queues a message for the server (the client library writes it out a moment later). */
+  publish(subject: string, data?: Uint8Array): void;
+  /** Subscribes with a callback (the broker never iterates subscriptions). */
+  subscribe(subject: string, opts: { callback(err: Error | null, msg: NatsMsgLike): void }): NatsSubscriptionLike;
+  /** Round trip to the server: resolves once everything sent before it was processed. */
+  flush(): Promise<void>;
+  /** Connection status events, until the connection closes. */
+  status(): AsyncIterable<NatsStatusLike>;
+  /** Resolves (with an error if it failed) once the connection is closed for good. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the signature of nats.js
+  closed(): Promise<void | Error>;
+  close(): Promise<void>;
+  isClosed(): boolean;
+  /** The server's `INFO`; `cluster` is set when that server is part of a cluster. */
+  readonly info?: { cluster?: string | undefined } | undefined;
+}
 
 /** Options shared by both ways of creating a NATS broker. */
 export interface NatsBrokerCommonOptions {
-  /**
-   * Bytes (subjects plus payloads) that may wait in the reconnect buffer while the connection
-   * is down. Past it, `publish` rejects with `EntitySyncError` code `PUBLISH_FAILED`, so
-   * `notifyAllOfChange` fails fast instead of growing memory without bound.
-   * @default 8388608 (8 MiB, as the Go client's ReconnectBufSize)
-   */
-  maxBufferedBytes?: number;
   /**
    * When the connection's server belongs to a cluster, `subscribe` waits this long after the
    * server confirmed the subscription, because the other servers learn about it over the
@@ -22,8 +53,8 @@ export interface NatsBrokerCommonOptions {
 }
 
 /**
- * The broker opens and owns one NATS connection per session (per bridge). Every other field
- * is passed to `connect()` of the `nats` package.
+ * The broker opens and owns one NATS connection per session (per node). Every other field is
+ * passed to `connect()` of the `nats` package.
  */
 export interface NatsBrokerServersOptions extends NatsBrokerCommonOptions, Omit<ConnectionOptions, 'servers'> {
   /** One server URL or several (the servers of a cluster), e.g. `nats://127.0.0.1:4222`. */
@@ -48,8 +79,17 @@ export interface NatsBrokerConnectionOptions extends NatsBrokerCommonOptions {
 
 export type NatsBrokerOptions = NatsBrokerServersOptions | NatsBrokerConnectionOptions;
 
-export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-export const DEFAULT_CLUSTER_PROPAGATION_MS = 25;
+export const DEFAULTS = {
+  clusterPropagationMs: 25,
+  reconnectTimeWait: 250,
+  reconnectMaxWait: 5_000,
+  reconnectJitter: 250,
+} as const;
+
+/** Options of earlier versions, with what replaces them. */
+const REMOVED: Record<string, string> = {
+  maxBufferedBytes: 'the node holds publishes while NATS is down: use `maxBufferedPublishes` of `createEntitySync`',
+};
 
 function invalid(message: string): EntitySyncError {
   return new EntitySyncError('INVALID_OPTIONS', `createNatsBroker: ${message}`);
@@ -66,9 +106,8 @@ export function validateOptions(options: NatsBrokerOptions): void {
   if (hasConnection && typeof options.connection.publish !== 'function') {
     throw invalid('`connection` must be a NATS connection (no `publish` method found)');
   }
-  const max = options.maxBufferedBytes;
-  if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
-    throw invalid(`expected \`maxBufferedBytes\` to be a positive integer, got ${max}`);
+  for (const [name, instead] of Object.entries(REMOVED)) {
+    if (name in options) throw invalid(`\`${name}\` was removed; ${instead}`);
   }
   const settle = options.clusterPropagationMs;
   if (settle !== undefined && !(Number.isFinite(settle) && settle >= 0)) {

@@ -52,7 +52,13 @@ describe('options', () => {
     );
   });
 
-  it('rejects a bad maxBufferedBytes', () => {
-    expect(() => createNatsBroker({ servers: natsUrl, maxBufferedBytes: -1 })).toThrow(/maxBufferedBytes/);
+  it('rejects the removed maxBufferedBytes, pointing to the node option that replaces it', () => {
+    expect(() => createNatsBroker({ servers: natsUrl, maxBufferedBytes: 1_000 } as never)).toThrow(
+      /maxBufferedBytes.*maxBufferedPublishes/,
+    );
+  });
+
+  it('rejects a bad clusterPropagationMs', () => {
+    expect(() => createNatsBroker({ servers: natsUrl, clusterPropagationMs: -1 })).toThrow(/clusterPropagationMs/);
   });
 });

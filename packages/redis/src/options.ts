@@ -13,15 +13,13 @@ export interface RedisBrokerCommonOptions {
    * @default false
    */
   sharded?: boolean;
-  /**
-   * Publishes that may wait for Redis at once (they queue in ioredis while it reconnects).
-   * Past it, `publish` rejects with `EntitySyncError` code `PUBLISH_FAILED`.
-   * @default 10000
-   */
-  maxPendingPublishes?: number;
 }
 
-/** The broker opens and owns two connections per session (one publishes, one subscribes). */
+/**
+ * The broker opens and owns two connections per session (one publishes, one subscribes). The
+ * publisher is created with `enableOfflineQueue: false`: while Redis is down the node holds
+ * publishes itself (`maxBufferedPublishes` of `createEntitySync`).
+ */
 export interface RedisBrokerUrlOptions extends RedisBrokerCommonOptions {
   /** e.g. `redis://127.0.0.1:6379`. @default ioredis' default, `127.0.0.1:6379` */
   url?: string;
@@ -29,7 +27,7 @@ export interface RedisBrokerUrlOptions extends RedisBrokerCommonOptions {
   redisOptions?: RedisOptions;
 }
 
-/** The broker opens and owns two `Cluster` clients per session. */
+/** The broker opens and owns two `Cluster` clients per session (same offline queue rule). */
 export interface RedisBrokerClusterOptions extends RedisBrokerCommonOptions {
   /** Startup nodes of the Redis Cluster, e.g. `[{ host: '10.0.0.1', port: 6379 }]`. */
   cluster: ClusterNode[];
@@ -38,9 +36,9 @@ export interface RedisBrokerClusterOptions extends RedisBrokerCommonOptions {
 }
 
 /**
- * The broker uses clients you own and never closes them. A subscribed connection cannot
- * publish, so pass two; without `subscriber`, the broker duplicates `publisher` (and closes
- * the duplicate when its last session closes).
+ * The broker uses clients you own and never closes them; sessions share them. A subscribed
+ * connection cannot publish, so pass two; without `subscriber`, each session subscribes on a
+ * duplicate of `publisher` that it closes on `close()`.
  */
 export interface RedisBrokerClientOptions extends RedisBrokerCommonOptions {
   publisher: RedisClient;
@@ -49,7 +47,10 @@ export interface RedisBrokerClientOptions extends RedisBrokerCommonOptions {
 
 export type RedisBrokerOptions = RedisBrokerUrlOptions | RedisBrokerClusterOptions | RedisBrokerClientOptions;
 
-export const DEFAULT_MAX_PENDING_PUBLISHES = 10_000;
+/** Options of earlier versions, with what replaces them. */
+const REMOVED: Record<string, string> = {
+  maxPendingPublishes: 'the node holds publishes while Redis is down: use `maxBufferedPublishes` of `createEntitySync`',
+};
 
 function invalid(message: string): EntitySyncError {
   return new EntitySyncError('INVALID_OPTIONS', `createRedisBroker: ${message}`);
@@ -75,8 +76,7 @@ export function validateOptions(options: RedisBrokerOptions): void {
   if ('cluster' in options && !(Array.isArray(options.cluster) && options.cluster.length > 0)) {
     throw invalid('`cluster` must list at least one startup node');
   }
-  const max = options.maxPendingPublishes;
-  if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
-    throw invalid(`expected \`maxPendingPublishes\` to be a positive integer, got ${max}`);
+  for (const [name, instead] of Object.entries(REMOVED)) {
+    if (name in options) throw invalid(`\`${name}\` was removed; ${instead}`);
   }
 }

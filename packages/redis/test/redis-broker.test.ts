@@ -60,6 +60,8 @@ describe('options', () => {
   it('rejects mixed modes and bad values', () => {
     expect(() => createRedisBroker({ url: redisUrl, cluster: [] } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
     expect(() => createRedisBroker({ publisher: {} as never })).toThrow(/ioredis client/);
-    expect(() => createRedisBroker({ url: redisUrl, maxPendingPublishes: 0 })).toThrow(/maxPendingPublishes/);
+    expect(() => createRedisBroker({ url: redisUrl, maxPendingPublishes: 3 } as never)).toThrow(
+      /maxPendingPublishes.*maxBufferedPublishes/,
+    );
   });
 });
