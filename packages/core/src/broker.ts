@@ -46,8 +46,9 @@ export interface BrokerSession {
   unsubscribe(subject: string): Promise<void>;
   /**
    * At-most-once delivery to every session subscribed to `subject`, including this one.
-   * Resolves when the broker (or its client library's reconnect buffer) accepted the message;
-   * rejects when it cannot.
+   * Resolves once the broker confirmed it has the message. While the connection is down it
+   * rejects at once (after reporting `'down'`), so the node's bus holds the publish: core's
+   * buffer is the only one, and a broker keeps none of its own.
    */
   publish(subject: string, payload: Uint8Array): Promise<void>;
   /** Drops this session's subscriptions. Does not close connections the user passed in. */
