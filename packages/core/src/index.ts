@@ -1,5 +1,8 @@
 export { createEntitySync } from './node.js';
 export type { EntitySync } from './node.js';
+export { allowEveryone, allowOwner, ownRows } from './rules.js';
+export type { ServerSubscribeOptions, ValueListener } from './server-subscriber.js';
+export type { InferOutput, StandardSchemaV1 } from './standard-schema.js';
 export type { ChangeTarget } from './targets.js';
 export type { EntitySyncOptions } from './options.js';
 export type {
@@ -19,8 +22,13 @@ export type {
   LogLevel,
   PassThroughContext,
   PassThroughHandler,
+  IdentifyHandler,
+  QueryKey,
   SocketLike,
   SyncStats,
+  User,
+  ViewContext,
+  ViewHandler,
 } from './types.js';
 export { isBroker } from './broker.js';
 export type { Broker, BrokerHandlers, BrokerSession, BrokerStatus } from './broker.js';
@@ -28,8 +36,18 @@ export { MemoryBroker } from './memory-broker.js';
 export type { Latency, MemoryBrokerOptions } from './memory-broker.js';
 export { EntitySyncError, ErrorCode } from './errors.js';
 export type { WireErrorCode } from './errors.js';
-export { ENTITY_NAME_PATTERN, MAX_ID_BYTES, keyProblem, keyString, keySubject } from './keys.js';
-export type { EntityId, EntityKey, EntityName, KeyString } from './keys.js';
+export {
+  canonicalParams,
+  ENTITY_NAME_PATTERN,
+  MAX_ID_BYTES,
+  MAX_TAG_BYTES,
+  keyProblem,
+  keyString,
+  keySubject,
+  tagProblem,
+  tagSubject,
+} from './keys.js';
+export type { EntityId, EntityKey, EntityName, KeyString, Params, Tag } from './keys.js';
 export {
   Action,
   CloseCode,

@@ -10,7 +10,7 @@ export function toTarget(target: ChangeTarget): EntityKey | Tag | EntitySyncErro
   if (problem !== undefined) return new EntitySyncError('INVALID_KEY', `notifyAllOfChange: ${problem}`);
   if ('tag' in target) return target;
   if ('params' in target && target.params !== undefined && typeof (target as EntityKey).id !== 'string') {
-    return { entity: target.entity, id: canonicalParams(target.params) };
+    return { entity: target.entity, id: canonicalParams(target.params), params: target.params };
   }
   return target as EntityKey;
 }
