@@ -2,6 +2,7 @@ import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1 } from '@entity-syn
 import { backoffDelay } from './backoff.js';
 import { Emitter, rethrowLater } from './emitter.js';
 import { ClientError, type ClientErrorCode, HELD_CODES } from './errors.js';
+import { toKey, wireKey } from './key.js';
 import { type Ref, Subscription, type Watcher } from './subscriptions.js';
 import type {
   ClientOptions,
@@ -9,8 +10,10 @@ import type {
   EntityKey,
   EntityMap,
   EntityName,
+  KeyOf,
   Listener,
   StateDetail,
+  ValueOf,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
@@ -40,9 +43,13 @@ export interface Client<E extends EntityMap = EntityMap> {
    * share one server subscription; the returned function stops this watcher (idempotent).
    * Per-key errors go to `onError`, or to the `error` event when it is absent.
    */
-  subscribe<N extends EntityName<E>>(key: EntityKey<N>, listener: Listener<E[N], N>, onError?: (error: ClientError) => void): () => void;
+  subscribe<N extends EntityName<E>>(
+    key: KeyOf<E, N>,
+    listener: Listener<ValueOf<E[N]>, N>,
+    onError?: (error: ClientError) => void,
+  ): () => void;
   /** The key's values as an async iterator; leaving the loop unsubscribes. */
-  watch<N extends EntityName<E>>(key: EntityKey<N>, options?: WatchOptions): AsyncIterableIterator<E[N] | null>;
+  watch<N extends EntityName<E>>(key: KeyOf<E, N>, options?: WatchOptions): AsyncIterableIterator<ValueOf<E[N]> | null>;
   /** Sends a new secret now (or on the next connection); the server re-authorizes and re-fetches every key. `null` clears it. */
   setSecret(secret: string | null): void;
   /** Listens to `state` or `error`; returns the function that removes the listener. */
@@ -101,15 +108,17 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     this.connect();
   }
 
-  subscribe<N extends EntityName<E>>(key: EntityKey<N>, listener: Listener<E[N], N>, onError?: (error: ClientError) => void): () => void {
-    if (typeof key?.entity !== 'string' || typeof key.id !== 'string') {
-      throw new TypeError('subscribe: key must be { entity: string, id: string }');
-    }
-    const k = keyString(key);
+  subscribe<N extends EntityName<E>>(
+    key: KeyOf<E, N>,
+    listener: Listener<ValueOf<E[N]>, N>,
+    onError?: (error: ClientError) => void,
+  ): () => void {
+    const full = toKey(key);
+    const k = keyString(full);
     const watcher: Watcher = { listener: listener as Listener<unknown>, onError };
     let sub = this.subs.get(k);
     if (!sub) {
-      sub = new Subscription({ entity: key.entity, id: key.id });
+      sub = new Subscription(full);
       this.subs.set(k, sub);
       this.queueSubscribe(sub);
     } else if (sub.failed) {
@@ -124,14 +133,14 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     return () => this.unwatch(k, owner, watcher);
   }
 
-  watch<N extends EntityName<E>>(key: EntityKey<N>, options: WatchOptions = {}): AsyncIterableIterator<E[N] | null> {
+  watch<N extends EntityName<E>>(key: KeyOf<E, N>, options: WatchOptions = {}): AsyncIterableIterator<ValueOf<E[N]> | null> {
     const source = {
       isClosed: () => this.state === 'closed',
-      subscribe: (k: EntityKey, listener: (value: E[N] | null) => void, onError: (error: ClientError) => void) =>
-        this.subscribe(k as EntityKey<N>, listener, onError),
+      subscribe: (k: EntityKey, listener: (value: ValueOf<E[N]> | null) => void, onError: (error: ClientError) => void) =>
+        this.subscribe(k as KeyOf<E, N>, listener as Listener<ValueOf<E[N]>, N>, onError),
       on: this.on.bind(this),
     };
-    return watchKey<E[N]>(source, key, options, (error) => this.report(error));
+    return watchKey<ValueOf<E[N]>>(source, toKey(key), options, (error) => this.report(error));
   }
 
   setSecret(secret: string | null): void {
@@ -266,7 +275,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     let size = 0;
     const flush = () => {
       if (chunk.length === 0) return;
-      const ref = this.send(action, chunk, chunk.map(keyString));
+      const ref = this.send(action, chunk.map(wireKey), chunk.map(keyString));
       if (action === 'subscribe') {
         for (const key of chunk) {
           const sub = this.subs.get(keyString(key))!;
@@ -278,7 +287,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       size = 0;
     };
     for (const key of keys) {
-      const length = key.entity.length + key.id.length + 24;
+      const length = key.entity.length + key.id.length + 34;
       if (size + length > MAX_BATCH_CHARS) flush();
       chunk.push(key);
       size += length;

@@ -6,7 +6,8 @@ import { BeaconElection, type Election, type LockManagerLike, LockElection, hold
 import { Leader } from './shared-leader.js';
 import { type FromLeader, type LeaderOutput, newTabId, type TabId, type TabMessage, type ToLeader } from './shared-protocol.js';
 import { Subscription, type Watcher } from './subscriptions.js';
-import type { ClientOptions, ConnectionState, EntityKey, EntityMap, EntityName, Listener, StateDetail } from './types.js';
+import { toKey } from './key.js';
+import type { ClientOptions, ConnectionState, EntityKey, EntityMap, EntityName, KeyOf, Listener, StateDetail, ValueOf } from './types.js';
 import { type WatchOptions, watchKey } from './watch.js';
 
 /** The `BroadcastChannel` surface the shared client uses. */
@@ -108,15 +109,17 @@ class SharedTabClient<E extends EntityMap> implements SharedClient<E> {
     return this.leader !== undefined;
   }
 
-  subscribe<N extends EntityName<E>>(key: EntityKey<N>, listener: Listener<E[N], N>, onError?: (error: ClientError) => void): () => void {
-    if (typeof key?.entity !== 'string' || typeof key.id !== 'string') {
-      throw new TypeError('subscribe: key must be { entity: string, id: string }');
-    }
-    const k = keyString(key);
+  subscribe<N extends EntityName<E>>(
+    key: KeyOf<E, N>,
+    listener: Listener<ValueOf<E[N]>, N>,
+    onError?: (error: ClientError) => void,
+  ): () => void {
+    const full = toKey(key);
+    const k = keyString(full);
     const watcher: Watcher = { listener: listener as Listener<unknown>, onError };
     let sub = this.subs.get(k);
     if (!sub || sub.failed) {
-      if (!sub) this.subs.set(k, (sub = new Subscription({ entity: key.entity, id: key.id })));
+      if (!sub) this.subs.set(k, (sub = new Subscription(full)));
       sub.failed = false;
       this.toLeader({ t: 'sub', from: this.id, key: sub.key });
     } else {
@@ -132,14 +135,14 @@ class SharedTabClient<E extends EntityMap> implements SharedClient<E> {
     };
   }
 
-  watch<N extends EntityName<E>>(key: EntityKey<N>, options: WatchOptions = {}): AsyncIterableIterator<E[N] | null> {
+  watch<N extends EntityName<E>>(key: KeyOf<E, N>, options: WatchOptions = {}): AsyncIterableIterator<ValueOf<E[N]> | null> {
     const source = {
       isClosed: () => this.state === 'closed',
-      subscribe: (k: EntityKey, listener: (value: E[N] | null) => void, onError: (error: ClientError) => void) =>
-        this.subscribe(k as EntityKey<N>, listener, onError),
+      subscribe: (k: EntityKey, listener: (value: ValueOf<E[N]> | null) => void, onError: (error: ClientError) => void) =>
+        this.subscribe(k as KeyOf<E, N>, listener as Listener<ValueOf<E[N]>, N>, onError),
       on: this.on.bind(this),
     };
-    return watchKey<E[N]>(source, key, options, (error) => this.report(error));
+    return watchKey<ValueOf<E[N]>>(source, toKey(key), options, (error) => this.report(error));
   }
 
   setSecret(secret: string | null): void {

@@ -87,7 +87,14 @@ export class Leader {
     const mine = this.tabKeys(tab);
     let held = this.keys.get(k);
     if (!held) {
-      held = { key: { entity: key.entity, id: key.id }, tabs: new Set(), stop: () => {}, last: undefined, error: undefined, failed: false };
+      held = {
+        key: key.params === undefined ? { entity: key.entity, id: key.id } : { entity: key.entity, id: key.id, params: key.params },
+        tabs: new Set(),
+        stop: () => {},
+        last: undefined,
+        error: undefined,
+        failed: false,
+      };
       this.keys.set(k, held);
       this.start(held);
     } else if (held.failed) {

@@ -4,10 +4,27 @@ export type { EntityKey };
 
 /**
  * Maps each entity type name to the type of its value, e.g.
- * `{ items: { id: string; title: string } }`. Values are whatever the server's fetch handler
- * produces, after a JSON round trip.
+ * `{ items: { id: string; title: string } }`, or for a query entity to `{ params; value }`, e.g.
+ * `{ todoList: { params: { owner: string }; value: Todo[] } }`. Values are whatever the server's
+ * fetch handler produces, after a JSON round trip.
  */
 export type EntityMap = Record<string, unknown>;
+
+/** How a query entity is written in an entity map. */
+export interface QuerySpec {
+  params: Record<string, unknown>;
+  value: unknown;
+}
+
+/** The value type of an entity map entry. */
+export type ValueOf<T> = [T] extends [QuerySpec] ? T['value'] : T;
+
+/** The key of entity `N`: `{ entity, params }` for a query entity, else `{ entity, id }`. */
+export type KeyOf<E extends EntityMap, N extends EntityName<E>> = [E[N]] extends [never]
+  ? { entity: N; id: string }
+  : [E[N]] extends [QuerySpec]
+    ? { entity: N; params: E[N]['params'] }
+    : { entity: N; id: string };
 
 /** The names of an entity map, as strings. */
 export type EntityName<E extends EntityMap> = keyof E & string;

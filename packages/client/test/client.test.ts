@@ -7,6 +7,7 @@ type Entities = {
   items: Item & { seenAs: string };
   secrets: { id: string; text: string };
   broken: never;
+  itemList: { params: { prefix: string }; value: string[] };
 };
 
 const leftovers: (() => Promise<unknown>)[] = [];
@@ -241,6 +242,36 @@ describe('@entity-sync/client against a real server', () => {
   });
 });
 
+describe('query keys', () => {
+  it('subscribes by params (any key order is one subscription), and a tag refreshes it', async () => {
+    const { store, server, client } = await setup();
+    const a = recorder<string[]>();
+    const b = recorder<string[]>();
+    client.subscribe({ entity: 'itemList', params: { prefix: 's' } }, a.listener, a.onError);
+    client.subscribe({ entity: 'itemList', params: { prefix: 's' } }, b.listener, b.onError);
+    await vi.waitFor(() => expect(a.values).toEqual([['2']]));
+    await vi.waitFor(() => expect(b.values).toEqual([['2']]));
+    expect(server.sync.stats().subscriptions).toBe(1);
+    store.items.set('3', { id: '3', title: 'sixth' });
+    await server.sync.notifyAllOfChange({ tag: 'items' });
+    await vi.waitFor(() => expect(a.values.at(-1)).toEqual(['2', '3']));
+    for await (const ids of client.watch({ entity: 'itemList', params: { prefix: 'f' } })) {
+      expect(ids).toEqual(['1']);
+      break;
+    }
+  });
+
+  it('a bad params object gets INVALID_KEY with the schema message', async () => {
+    const { client } = await setup();
+    const bad = recorder<string[]>();
+    const untyped = client as unknown as Client;
+    untyped.subscribe({ entity: 'itemList', params: { prefix: 1 } } as never, bad.listener as never, bad.onError);
+    await vi.waitFor(() =>
+      expect(bad.errors.map((e) => [e.code, e.message])).toEqual([['INVALID_KEY', 'invalid params: prefix: prefix must be a string']]),
+    );
+  });
+});
+
 describe('types', () => {
   it('types values by entity name', () => {
     const client = createClient<Entities>({ url: 'ws://127.0.0.1:1/', WebSocket });
@@ -250,13 +281,18 @@ describe('types', () => {
       expectTypeOf(meta.key.entity).toEqualTypeOf<'items'>();
     });
     expectTypeOf(client.watch({ entity: 'secrets', id: 'x' })).toEqualTypeOf<AsyncIterableIterator<Entities['secrets'] | null>>();
-    expectTypeOf(client.subscribe).returns.toEqualTypeOf<() => void>();
+    expectTypeOf<ReturnType<typeof client.subscribe<'items'>>>().toEqualTypeOf<() => void>();
     expectTypeOf(client.close).returns.toEqualTypeOf<Promise<void>>();
     const compileOnly = () => {
       // @ts-expect-error: not an entity of the map
       client.subscribe({ entity: 'other', id: '1' }, () => {});
       // @ts-expect-error: ids are strings
       client.subscribe({ entity: 'items', id: 1 }, () => {});
+      // @ts-expect-error: a query entity takes params, typed by the map
+      client.subscribe({ entity: 'itemList', params: { prefix: 1 } }, () => {});
+      // @ts-expect-error: a query entity takes no id
+      client.subscribe({ entity: 'itemList', id: 's' }, () => {});
+      client.subscribe({ entity: 'itemList', params: { prefix: 's' } }, (ids) => expectTypeOf(ids).toEqualTypeOf<string[] | null>());
     };
     expect(compileOnly).toBeTypeOf('function');
     client.on('state', (state) => expectTypeOf(state).toEqualTypeOf<ConnectionState>());

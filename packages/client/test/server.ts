@@ -26,7 +26,8 @@ export interface TestServer {
 
 /**
  * A real entity-sync server on loopback: `items` (client scope; value carries the secret it
- * was fetched with), `secrets` (authorize: admins only), `broken` (fetch throws).
+ * was fetched with), `secrets` (authorize: admins only), `broken` (fetch throws), `itemList` (a
+ * query: the items whose title starts with `params.prefix`, invalidated by the tag `items`).
  */
 export async function startServer(store: Store, port = 0, attach: Partial<AttachOptions> = {}): Promise<TestServer> {
   const http = createServer((_req, res) => res.writeHead(404).end());
@@ -40,6 +41,22 @@ export async function startServer(store: Store, port = 0, attach: Partial<Attach
   sync.registerEntity('secrets', {
     fetch: (key) => ({ id: key.id, text: `secret ${key.id}` }),
     authorize: (_key, ctx) => store.admins.has(ctx.secret),
+  });
+  sync.registerEntity('itemList', {
+    params: {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value: unknown) =>
+          typeof (value as { prefix?: unknown }).prefix === 'string'
+            ? { value: value as { prefix: string } }
+            : { issues: [{ message: 'prefix must be a string', path: ['prefix'] }] },
+      },
+    },
+    fetch: (key, ctx) => {
+      ctx.dependsOn({ tag: 'items' });
+      return [...store.items.values()].filter((item) => item.title.startsWith(key.params.prefix)).map((item) => item.id);
+    },
   });
   sync.registerEntity('broken', {
     fetch: () => {
