@@ -9,10 +9,12 @@ export interface BusOptions {
   prefix: string;
   timeoutMs: number;
   maxBuffered: number;
-  /** A change of a key, from another node, on the key's subject. */
-  onChange(key: EntityKey, subject: string): void;
+  /** A change of a key, from another node, on the key's subject, made at `at` (ms since the epoch). */
+  onChange(key: EntityKey, subject: string, at: number): void;
   /** A change of a tag, from another node, on the tag's subject. */
-  onTag(subject: string): void;
+  onTag(subject: string, at: number): void;
+  /** The broker reported a loss or a recovery. */
+  onStatus(status: BrokerStatus): void;
   /** The bus came back after an outage: notifications may have been lost. */
   onRecovered(): void;
   /** A control message from another node (e.g. `{"op":"resync"}`), parsed. */
@@ -105,19 +107,23 @@ export class Bus {
     return this.#publisher.published;
   }
 
-  /** The bus message telling other nodes that `key` changed (build it once per key and keep it). */
-  changePayload(key: EntityKey): Uint8Array {
-    return Buffer.from(`${this.#originField}"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`);
+  /** The fields of a change message that name `key` (build them once per key and keep them). */
+  static keyFields(key: EntityKey): string {
+    return `"entity":${JSON.stringify(key.entity)},"id":${JSON.stringify(key.id)}}`;
   }
 
-  /** The bus message telling other nodes that `tag` changed. */
-  tagPayload(tag: string): Uint8Array {
-    return Buffer.from(`${this.#originField}"tag":${JSON.stringify(tag)}}`);
+  /** The fields of a change message that name `tag`. */
+  static tagFields(tag: string): string {
+    return `"tag":${JSON.stringify(tag)}}`;
   }
 
-  /** Publishes a change message (from {@link changePayload} or {@link tagPayload}) on its subject. */
-  publish(subject: string, payload: Uint8Array): Promise<void> {
-    return this.#publisher.publish(subject, payload);
+  /**
+   * Publishes a change message on its subject: `{"origin","t","entity","id"}` or
+   * `{"origin","t","tag"}`, where `t` is when the change happened (ms since the epoch), so other
+   * nodes can measure how fresh their deliveries are.
+   */
+  publish(subject: string, fields: string, at: number): Promise<void> {
+    return this.#publisher.publish(subject, Buffer.from(`${this.#originField}"t":${at},${fields}`));
   }
 
   /** Publishes a control message to every node of the cluster (this one skips its echo). */
@@ -128,6 +134,7 @@ export class Bus {
   #setStatus(status: BrokerStatus): void {
     if (status === this.status) return;
     this.status = status;
+    this.options.onStatus(status);
     if (status === 'down') return;
     this.#publisher.recovered();
     this.options.onRecovered();
@@ -146,14 +153,15 @@ export class Bus {
       this.#receiveControl(message);
       return;
     }
-    const { entity, id, tag, origin } = (message ?? {}) as Record<string, unknown>;
+    const { entity, id, tag, origin, t } = (message ?? {}) as Record<string, unknown>;
     if (origin === this.options.nodeId) return;
+    const at = typeof t === 'number' ? t : Date.now();
     if (typeof entity === 'string' && typeof id === 'string') {
       this.received++;
-      this.options.onChange({ entity, id }, subject);
+      this.options.onChange({ entity, id }, subject, at);
     } else if (typeof tag === 'string') {
       this.received++;
-      this.options.onTag(subject);
+      this.options.onTag(subject, at);
     } else {
       this.options.onError(new EntitySyncError('INTERNAL', 'bus message without a key or a tag'));
     }

@@ -167,11 +167,16 @@ export class Connection implements Subscriber, ConnectionHandle {
   #write(key: KeyString | undefined, frames: readonly Frame[]): void {
     if (!this.#open) return;
     const limits = this.node.options;
+    const counters = this.node.counters;
     if (this.#outbox === undefined && !congested(this.socket, limits)) {
-      for (const frame of frames) this.socket.send(frame);
+      for (const frame of frames) {
+        this.socket.send(frame);
+        counters.framesSent++;
+        counters.bytesSent += typeof frame === 'string' ? frame.length : frame.byteLength;
+      }
       return;
     }
-    this.#outbox ??= new Outbox(this.socket, limits, this);
+    this.#outbox ??= new Outbox(this.socket, limits, this, counters);
     this.#outbox.send(key, frames);
   }
 
@@ -186,16 +191,16 @@ export class Connection implements Subscriber, ConnectionHandle {
     if (this.#open) this.#outbox?.drain();
   }
 
-  closed(): void {
+  closed(code?: number): void {
     if (!this.#open) return;
     this.#open = false;
-    this.node.disconnected(this);
+    this.node.disconnected(this, code);
   }
 
   /** Closes the socket from the server side. */
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
-    this.closed();
+    this.closed(code);
   }
 }
 

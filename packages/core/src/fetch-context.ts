@@ -17,6 +17,8 @@ export class FetchCall implements FetchContext, FetchTask {
   readonly user: User | null;
   /** What the handler declared it depends on, through `ctx.dependsOn`. */
   readonly dependencies: Array<Tag | EntityKey> = [];
+  /** When the call started (`performance.now()`), for the `fetch` event. */
+  readonly startedAt = performance.now();
   #controller: AbortController | undefined;
   #finished = false;
 
@@ -45,6 +47,10 @@ export class FetchCall implements FetchContext, FetchTask {
           : 'dependsOn takes { tag } or a key { entity, id }';
     if (problem !== undefined) throw new TypeError(`ctx.dependsOn: ${problem}`);
     if (!this.#finished) this.dependencies.push(dependency);
+  }
+
+  get entityName(): string {
+    return this.key.entity;
   }
 
   run(): unknown {

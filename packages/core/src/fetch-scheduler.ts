@@ -56,6 +56,8 @@ export class FetchScheduler<J, T extends FetchTask = FetchTask> {
   #idle: Array<() => void> = [];
   started = 0;
   failed = 0;
+  /** Requests absorbed by a fetch of the same job already running (dirty) or waiting in line. */
+  coalesced = 0;
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -87,8 +89,9 @@ export class FetchScheduler<J, T extends FetchTask = FetchTask> {
       } else {
         this.#waiting.push(created);
       }
-    } else if (slot.running) {
-      slot.dirty = true;
+    } else {
+      this.coalesced++;
+      if (slot.running) slot.dirty = true;
     }
     // A slot still waiting in line has not started: it will read the change anyway.
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, authorizeCurrent, type Decision } from './authorize.js';
 import { Bus } from './bus.js';
+import { Events, type NodeEventListener, type NodeEventName } from './events.js';
 import { Connection } from './connection.js';
 import { type EncodedBatch, encodeValues } from './encode.js';
 import { EntitySyncError } from './errors.js';
@@ -53,7 +54,12 @@ export interface EntitySync {
    * accepted the message; rejects with `PUBLISH_FAILED` if it cannot within `busTimeoutMs`.
    * Entity types need not be registered on the notifying node.
    */
-  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[]): Promise<void>;
+  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[], options?: NotifyOptions): Promise<void>;
+  /**
+   * Observes the node (metrics, logs): `connection`, `bus`, `resync`, `fetch`, `fetchFailed`,
+   * `freshness`. Returns the function that stops listening. See `NodeEvents`.
+   */
+  on<K extends NodeEventName>(event: K, listener: NodeEventListener<K>): () => void;
   /**
    * Makes every node of the cluster (this one at once, the others through the bus) fetch again
    * every key it holds, as after a broker outage. Change sources call it when they cannot prove
@@ -73,6 +79,15 @@ export interface EntitySync {
    * `closeTimeoutMs` for in-flight fetches, and drops the bus subscriptions. Idempotent.
    */
   close(): Promise<void>;
+}
+
+/** Options of `notifyAllOfChange`. */
+export interface NotifyOptions {
+  /**
+   * When the change happened, in ms since the epoch (a change source passes the commit time), for
+   * the `freshness` event. @default now
+   */
+  changedAt?: number;
 }
 
 /** Creates a node. Throws `INVALID_OPTIONS` with a readable message on bad options. */
@@ -104,8 +119,11 @@ export class Node implements EntitySync {
   readonly #registry: Registry;
   readonly #scheduler: FetchScheduler<Job, FetchCall>;
   readonly #bus: Bus;
-  /** Values encoded (serialized) since the node started. */
-  #encoded = 0;
+  readonly #events = new Events((error) => this.report(EntitySyncError.from(error), {}));
+  /** While someone listens to `freshness`: the earliest undelivered change time of each fetch job. */
+  readonly #changedAt = new Map<string, number>();
+  /** Counters for `stats()`. */
+  readonly counters = { encodings: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
   /** Server code watching tags (`subscribe({ tag })`), by subject. */
   readonly #watchers = new Map<string, Set<() => void>>();
   #nextClientId = 0;
@@ -125,10 +143,11 @@ export class Node implements EntitySync {
       prefix: options.prefix,
       timeoutMs: options.busTimeoutMs,
       maxBuffered: options.maxBufferedPublishes,
-      onChange: (key, subject) => this.#changed(keyString(key), subject),
-      onTag: (subject) => this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq)),
-      onRecovered: () => this.#resync(),
-      onControl: () => this.#resync(),
+      onChange: (key, subject, at) => this.#changed(keyString(key), subject, at),
+      onTag: (subject, at) => this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at),
+      onStatus: (status) => this.#events.emit('bus', { status }),
+      onRecovered: () => this.#resync('bus'),
+      onControl: () => this.#resync('control'),
       onError: (error) => this.report(error, {}),
     });
     this.#registry = new Registry(
@@ -157,41 +176,47 @@ export class Node implements EntitySync {
       return connection;
     }
     this.#connections.add(connection);
+    this.#events.emit('connection', { type: 'opened', clientId: connection.id, protocol: connection.protocol });
     this.identify(connection);
     return connection;
   }
 
-  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[]): Promise<void> {
+  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[], options?: NotifyOptions): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'notifyAllOfChange: the bridge is closed'));
-    if (!Array.isArray(targets)) return this.#notifyOne(targets as ChangeTarget);
+    const at = options?.changedAt ?? Date.now();
+    if (!Array.isArray(targets)) return this.#notifyOne(targets as ChangeTarget, at);
     const list = (targets as readonly ChangeTarget[]).map(toTarget);
     const invalid = list.find((target) => target instanceof EntitySyncError);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return Promise.all((list as Array<EntityKey | Tag>).map((target) => this.#publish(target))).then(() => undefined);
+    return Promise.all((list as Array<EntityKey | Tag>).map((target) => this.#publish(target, at))).then(() => undefined);
   }
 
-  #notifyOne(target: ChangeTarget): Promise<void> {
+  #notifyOne(target: ChangeTarget, at: number): Promise<void> {
     const checked = toTarget(target);
-    return checked instanceof EntitySyncError ? Promise.reject(checked) : this.#publish(checked);
+    return checked instanceof EntitySyncError ? Promise.reject(checked) : this.#publish(checked, at);
   }
 
   /** Fetches for this node's subscribers (and dependents) at once, and tells the other nodes. */
-  #publish(target: EntityKey | Tag): Promise<void> {
+  #publish(target: EntityKey | Tag, at: number): Promise<void> {
     const { prefix } = this.options;
     if ('tag' in target) {
       const subject = tagSubject(prefix, target.tag);
-      this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq));
-      return this.#bus.publish(subject, this.#bus.tagPayload(target.tag));
+      this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
+      return this.#bus.publish(subject, Bus.tagFields(target.tag), at);
     }
     const entry = this.#registry.get(keyString(target));
     if (entry === undefined) {
       const subject = keySubject(prefix, target);
-      this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq));
-      return this.#bus.publish(subject, this.#bus.changePayload(target));
+      this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
+      return this.#bus.publish(subject, Bus.keyFields(target), at);
     }
-    this.#changedEntry(entry);
-    entry.payload ??= this.#bus.changePayload(target);
-    return this.#bus.publish(entry.topic.subject, entry.payload);
+    this.#changedEntry(entry, at);
+    entry.fields ??= Bus.keyFields(target);
+    return this.#bus.publish(entry.topic.subject, entry.fields, at);
+  }
+
+  on<K extends NodeEventName>(event: K, listener: NodeEventListener<K>): () => void {
+    return this.#events.on(event, listener);
   }
 
   subscribe(
@@ -255,7 +280,7 @@ export class Node implements EntitySync {
 
   async resyncAll(): Promise<void> {
     if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', 'resyncAll: the bridge is closed');
-    this.#resync();
+    this.#resync('local');
     await this.#bus.publishControl({ op: 'resync' });
   }
 
@@ -275,7 +300,8 @@ export class Node implements EntitySync {
       fetchesQueued: this.#scheduler.queued,
       fetchesStarted: this.#scheduler.started,
       fetchesFailed: this.#scheduler.failed,
-      encodings: this.#encoded,
+      fetchesCoalesced: this.#scheduler.coalesced,
+      ...this.counters,
       busMessagesReceived: this.#bus.received,
       busMessagesPublished: this.#bus.published,
       publishesBuffered: this.#bus.buffered,
@@ -293,15 +319,33 @@ export class Node implements EntitySync {
     await this.#bus.close().catch((cause: unknown) => this.report(EntitySyncError.from(cause), {}));
   }
 
-  /** Every background failure and handler error goes here: the logger, then `onError`. */
+  /**
+   * Every background failure and handler error goes here: the logger, then `onError`. With
+   * neither, each (code, entity) is reported once on stderr (`process.emitWarning`), so a broken
+   * fetch handler is never silent.
+   */
   report(error: EntitySyncError, ctx: ErrorContext): void {
     const { logger, onError } = this.options;
     try {
       logger?.({ level: 'error', msg: error.message, err: error, fields: { code: error.code, ...ctx } });
       onError?.(error, ctx);
+      if (logger === undefined && onError === undefined) this.#warnOnce(error, ctx);
     } catch {
       // A throwing logger or onError must not take the node down.
     }
+  }
+
+  readonly #warned = new Set<string>();
+
+  #warnOnce(error: EntitySyncError, ctx: ErrorContext): void {
+    const id = `${error.code}:${ctx.key?.entity ?? ''}`;
+    if (this.#warned.has(id)) return;
+    this.#warned.add(id);
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    process.emitWarning(
+      `${error.message}${cause} (further ${error.code} errors${ctx.key ? ` of "${ctx.key.entity}"` : ''} are not shown; pass onError or logger)`,
+      'EntitySyncWarning',
+    );
   }
 
   // Subscriptions: the one place they are added and removed ---------------------------------
@@ -422,10 +466,18 @@ export class Node implements EntitySync {
     this.#registry.remove(sub);
   }
 
-  /** The connection is gone. */
-  disconnected(conn: Connection): void {
+  /** The connection is gone (with the close code, when the transport knows it). */
+  disconnected(conn: Connection, code: number | undefined): void {
     for (const sub of [...conn.subscriptions.values()]) this.remove(sub);
     this.#connections.delete(conn);
+    if (this.#events.has('connection')) {
+      this.#events.emit('connection', {
+        type: 'closed',
+        clientId: conn.id,
+        protocol: conn.protocol,
+        ...(code === undefined ? {} : { code }),
+      });
+    }
   }
 
   /**
@@ -507,33 +559,37 @@ export class Node implements EntitySync {
   // Fan-out --------------------------------------------------------------------------------
 
   /** A key changed (heard on `subject`): its local subscribers and its dependents fetch again. */
-  #changed(keyString: KeyString, subject: string): void {
+  #changed(keyString: KeyString, subject: string, at: number): void {
     const entry = this.#registry.get(keyString);
-    if (entry !== undefined) this.#changedEntry(entry);
-    else this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq));
+    if (entry !== undefined) this.#changedEntry(entry, at);
+    else this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
   }
 
   /** Fetch once per group of the key's local subscribers, and for what depends on the key. */
-  #changedEntry(entry: KeyEntry): void {
-    for (const group of entry.groups.keys()) this.#fetch(entry.keyString, group);
+  #changedEntry(entry: KeyEntry, at: number | undefined): void {
+    for (const group of entry.groups.keys()) this.#fetch(entry.keyString, group, at);
     const { topic } = entry;
     topic.notifiedAt = this.#scheduler.seq;
-    if (topic.dependents.size > 0) this.#topicChanged(topic);
+    if (topic.dependents.size > 0) this.#topicChanged(topic, at);
   }
 
   /** A subject changed: fetch again every group whose latest value depends on it. */
-  #topicChanged(topic: Topic | undefined): void {
+  #topicChanged(topic: Topic | undefined, at: number | undefined): void {
     if (topic === undefined) return;
-    for (const [entry, groups] of topic.dependents) for (const group of groups) this.#fetch(entry.keyString, group);
+    for (const [entry, groups] of topic.dependents) for (const group of groups) this.#fetch(entry.keyString, group, at);
     for (const watcher of this.#watchers.get(topic.subject) ?? []) watcher();
   }
 
-  #resync(): void {
-    for (const entry of this.#registry.entries()) this.#changedEntry(entry);
+  #resync(reason: 'bus' | 'control' | 'local'): void {
+    this.#events.emit('resync', { reason, keys: this.#registry.keyCount });
+    for (const entry of this.#registry.entries()) this.#changedEntry(entry, undefined);
   }
 
-  #fetch(keyString: KeyString, group: GroupId): void {
-    this.#scheduler.request(`${group.length}:${group}${keyString}`, { keyString, group });
+  /** Asks for a fetch of `(keyString, group)`; `at` is when the change that asked for it happened. */
+  #fetch(keyString: KeyString, group: GroupId, at?: number): void {
+    const id = `${group.length}:${group}${keyString}`;
+    if (at !== undefined && this.#events.has('freshness') && !this.#changedAt.has(id)) this.#changedAt.set(id, at);
+    this.#scheduler.request(id, { keyString, group });
   }
 
   /** A fetch starts: with the secret of the group's first active member, if it still has one. */
@@ -546,6 +602,16 @@ export class Node implements EntitySync {
 
   #fetched(job: Job, seq: number, call: FetchCall, value: unknown, failure: FetchFailure | undefined): void {
     const entry = this.#registry.get(job.keyString);
+    if (this.#events.has('fetch')) {
+      const ms = performance.now() - call.startedAt;
+      this.#events.emit('fetch', {
+        entity: call.entityName,
+        ms,
+        ok: failure === undefined,
+        ...(failure === undefined ? {} : { code: failure.code }),
+      });
+    }
+    if (this.#changedAt.size > 0) this.#fresh(job, entry);
     if (entry === undefined) return;
     if (failure !== undefined) {
       this.#deliver(entry, job.group, seq, this.#failed(entry, failure.code, failure.cause));
@@ -555,6 +621,17 @@ export class Node implements EntitySync {
     if (call.dependencies.length > 0 || entry.dependencies.size > 0) this.#depend(entry, job.group, call, seq);
     if (shapes(entry.entity)) this.#deliverShaped(entry, job.group, seq, call.values);
     else this.#deliver(entry, job.group, seq, this.#encode(entry, call.values));
+  }
+
+  /** The change that asked for this fetch reaches its subscribers now: how long did it take? */
+  #fresh(job: Job, entry: KeyEntry | undefined): void {
+    const id = `${job.group.length}:${job.group}${job.keyString}`;
+    const at = this.#changedAt.get(id);
+    if (at === undefined) return;
+    this.#changedAt.delete(id);
+    const subscribers = entry?.groups.get(job.group)?.size ?? 0;
+    if (entry !== undefined && subscribers > 0)
+      this.#events.emit('freshness', { entity: entry.key.entity, ms: Date.now() - at, subscribers });
   }
 
   #deliver(entry: KeyEntry, group: GroupId, seq: number, result: FetchResult): void {
@@ -600,14 +677,16 @@ export class Node implements EntitySync {
 
   #failed(entry: KeyEntry, code: 'FETCH_FAILED' | 'FETCH_TIMEOUT', cause: unknown): FetchResult {
     const message = code === 'FETCH_TIMEOUT' ? `fetch of ${entry.keyString} timed out` : `fetch of ${entry.keyString} failed`;
-    this.report(new EntitySyncError(code, message, cause === undefined ? undefined : { cause }), { key: entry.key });
+    const error = new EntitySyncError(code, message, cause === undefined ? undefined : { cause });
+    this.report(error, { key: entry.key });
+    this.#events.emit('fetchFailed', { entity: entry.key.entity, code, error });
     return code;
   }
 
   /** The values of a fetch, encoded once for every subscriber they go to. */
   #encode(entry: KeyEntry, values: readonly unknown[]): FetchResult {
     try {
-      this.#encoded++;
+      this.counters.encodings++;
       return encodeValues(entry.framePrefix, values);
     } catch (cause) {
       return this.#failed(entry, 'FETCH_FAILED', cause);

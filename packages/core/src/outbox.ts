@@ -29,6 +29,7 @@ export class Outbox {
     private readonly socket: SocketLike,
     private readonly limits: OutboxLimits,
     private readonly owner: { overflowed(): void },
+    private readonly counters: { framesSent: number; bytesSent: number; conflated: number },
   ) {}
 
   /**
@@ -37,7 +38,7 @@ export class Outbox {
    */
   send(key: KeyString | undefined, frames: readonly Frame[]): void {
     if (this.#waiting.size === 0 && !this.#congested()) {
-      for (const frame of frames) this.socket.send(frame);
+      this.#write(frames);
     } else {
       this.#wait(key ?? `\0${++this.#nextSlot}`, frames);
     }
@@ -61,9 +62,15 @@ export class Outbox {
       if (this.#congested()) return;
       this.#waiting.delete(slot);
       this.#waitingBytes -= size(frames);
-      for (const frame of frames) this.socket.send(frame);
+      this.#write(frames);
     }
     this.#slowSince = 0;
+  }
+
+  #write(frames: readonly Frame[]): void {
+    for (const frame of frames) this.socket.send(frame);
+    this.counters.framesSent += frames.length;
+    this.counters.bytesSent += size(frames);
   }
 
   #congested(): boolean {
@@ -73,7 +80,10 @@ export class Outbox {
   #wait(slot: string, frames: readonly Frame[]): void {
     const waiting = this.#waiting;
     const previous = waiting.get(slot);
-    if (previous !== undefined) this.#waitingBytes -= size(previous);
+    if (previous !== undefined) {
+      this.#waitingBytes -= size(previous);
+      this.counters.conflated++;
+    }
     waiting.set(slot, frames); // a replaced key keeps its place in line
     this.#waitingBytes += size(frames);
     const now = Date.now();

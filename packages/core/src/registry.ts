@@ -32,8 +32,8 @@ export interface KeyEntry {
   readonly topic: Topic;
   /** The start of the key's v1 `data` frames, built once. */
   readonly framePrefix: string;
-  /** The key's bus change message, built on its first notify. */
-  payload: Uint8Array | undefined;
+  /** The fields naming the key in bus change messages, built on its first notify. */
+  fields: string | undefined;
   readonly groups: Map<GroupId, Set<Subscription>>;
   /** What each group's latest fetch declared it depends on (subjects of keys and tags). */
   readonly dependencies: Map<GroupId, ReadonlySet<string>>;
@@ -121,7 +121,7 @@ export class Registry {
         entity: sub.entity,
         topic,
         framePrefix: dataFramePrefix(sub.key),
-        payload: undefined,
+        fields: undefined,
         groups: new Map(),
         dependencies: new Map(),
         size: 0,

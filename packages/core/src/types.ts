@@ -156,8 +156,8 @@ export interface ConnectionHandle {
   receive(data: string | Uint8Array): void;
   /** Tells the bridge the socket wrote out its buffer, so waiting frames can go. */
   drained(): void;
-  /** Tells the bridge the socket is gone; releases its subscriptions. Idempotent. */
-  closed(): void;
+  /** Tells the bridge the socket is gone (with its close code, when known); releases its subscriptions. Idempotent. */
+  closed(code?: number): void;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -197,8 +197,16 @@ export interface SyncStats {
   /** Fetches started since the bridge was created. */
   fetchesStarted: number;
   fetchesFailed: number;
+  /** Fetch requests absorbed by a fetch already running or waiting (coalesced notifies). */
+  fetchesCoalesced: number;
   /** Fetch results serialized: once per fetch, or once per audience with a `view`. */
   encodings: number;
+  /** Frames written to sockets (or handed to the outbox and written later). */
+  framesSent: number;
+  /** Characters (of text frames) and bytes (of binary frames) in `framesSent`. */
+  bytesSent: number;
+  /** Values replaced by a newer one for the same key while waiting for a slow client. */
+  conflated: number;
   /** Bus messages received for keys with local subscribers (own echoes excluded). */
   busMessagesReceived: number;
   busMessagesPublished: number;

@@ -57,8 +57,8 @@ function onMessage(this: Tagged<WebSocket>, data: Buffer): void {
   this[kHandle]?.receive(data);
 }
 
-function onClose(this: Tagged<WebSocket>): void {
-  this[kHandle]?.closed();
+function onClose(this: Tagged<WebSocket>, code: number): void {
+  this[kHandle]?.closed(code);
 }
 
 function onDrain(this: Tagged<Duplex>): void {
