@@ -1,4 +1,4 @@
-import { createEntitySync, MemoryBroker, type NodeEvents } from '@entity-sync/core';
+import { type createEntitySync, MemoryBroker, type NodeEvents } from '@entity-sync/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, connect, startNode, subscribe } from './support.js';
 
