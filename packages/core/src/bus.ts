@@ -2,6 +2,7 @@ import type { Broker, BrokerSession, BrokerStatus } from './broker.js';
 import { EntitySyncError } from './errors.js';
 import type { EntityKey } from './keys.js';
 import { Publisher } from './publisher.js';
+import { filterProblem, type WireAccessFilter } from './access.js';
 
 export interface BusOptions {
   nodeId: string;
@@ -23,7 +24,10 @@ export interface BusOptions {
 }
 
 /** Messages on the cluster's control subject, which every node subscribes to. */
-export type ControlMessage = { op: 'resync' };
+export type ControlMessage =
+  | { op: 'resync' }
+  | { op: 'reauthorize'; filter: WireAccessFilter }
+  | { op: 'revoke'; filter: WireAccessFilter; code: number };
 
 const decoder = new TextDecoder();
 
@@ -168,10 +172,17 @@ export class Bus {
   }
 
   #receiveControl(message: unknown): void {
-    const { op, origin } = (message ?? {}) as Record<string, unknown>;
+    const { op, origin, filter, code } = (message ?? {}) as Record<string, unknown>;
     if (origin === this.options.nodeId) return;
-    if (op === 'resync') this.options.onControl({ op });
-    else this.options.onError(new EntitySyncError('INTERNAL', `unknown control message ${JSON.stringify(op)}`));
+    if (op === 'resync') return this.options.onControl({ op });
+    const problem = op === 'reauthorize' || op === 'revoke' ? filterProblem(filter) : 'unknown';
+    if (problem !== undefined) {
+      this.options.onError(new EntitySyncError('INTERNAL', `bad control message ${JSON.stringify(op)}: ${problem}`));
+    } else if (op === 'reauthorize') {
+      this.options.onControl({ op, filter: filter as WireAccessFilter });
+    } else {
+      this.options.onControl({ op: 'revoke', filter: filter as WireAccessFilter, code: code === 4403 ? 4403 : 4401 });
+    }
   }
 
   /** Rejects buffered publishes and closes the session. */

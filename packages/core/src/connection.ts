@@ -33,6 +33,12 @@ export class Connection implements Subscriber, ConnectionHandle {
   #outbox: Outbox | undefined;
   #generation = 0;
   #open = true;
+  /** The rate limit's token bucket: tokens left, and when they were last counted. */
+  #tokens: number;
+  #countedAt = Date.now();
+  #expiry: NodeJS.Timeout | undefined;
+  /** Between the secret's expiry and the next secret: nothing may be granted. */
+  expired = false;
 
   constructor(
     readonly id: ClientId,
@@ -40,9 +46,13 @@ export class Connection implements Subscriber, ConnectionHandle {
     private readonly node: Node,
     readonly protocol: ProtocolMode,
     secret: string,
+    expiresAt?: number,
   ) {
     this.secret = secret;
+    const { rateLimit } = node.options;
+    this.#tokens = rateLimit === false ? 0 : rateLimit.burst;
     if (protocol === 'v1') this.#send(CONNECTED_FRAME);
+    if (expiresAt !== undefined) this.#expireAt(expiresAt);
   }
 
   /** Counts secret changes: an authorization is good for the generation it was given under. */
@@ -69,6 +79,10 @@ export class Connection implements Subscriber, ConnectionHandle {
     if (!this.#open) return;
     const text = typeof data === 'string' ? data : decoder.decode(data);
     const parsed = parseClientMessage(text, this.protocol);
+    if (!this.#admit()) {
+      this.sendError({ code: 'RATE_LIMITED', message: 'too many messages: slow down', ...(parsed.ok ? refOf(parsed.message) : {}) });
+      return;
+    }
     if (!parsed.ok) {
       this.sendError(parsed.error);
       return;
@@ -90,6 +104,7 @@ export class Connection implements Subscriber, ConnectionHandle {
         );
       case 'secret':
         this.#setSecret(message.secret);
+        this.#expireAt(message.expiresAt);
         this.#reply(message.ref, []);
         return this.node.secretChanged(this); // values fetched with the new secret follow the ack
       case 'passthrough':
@@ -104,10 +119,56 @@ export class Connection implements Subscriber, ConnectionHandle {
    */
   #setSecret(secret: string): void {
     this.secret = secret;
+    this.expired = false;
     this.user = null; // until `identify` answers for the new secret
     this.identity = undefined;
     this.#generation++;
     this.#outbox?.dropValues();
+  }
+
+  /** Takes a token from the rate limit's bucket; false when it is empty. */
+  #admit(): boolean {
+    const limit = this.node.options.rateLimit;
+    if (limit === false) return true;
+    const now = Date.now();
+    this.#tokens = Math.min(limit.burst, this.#tokens + ((now - this.#countedAt) * limit.perSecond) / 1000);
+    this.#countedAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+
+  /** The current secret expires at `at` (ms since the epoch); `undefined`: it does not. */
+  #expireAt(at: number | undefined): void {
+    clearTimeout(this.#expiry);
+    this.#expiry = undefined;
+    if (at === undefined) return;
+    // Timers take at most 2^31-1 ms; a later expiry re-arms itself.
+    const wait = Math.min(at - Date.now(), 2 ** 31 - 1);
+    this.#expiry = setTimeout(() => (Date.now() >= at ? this.#expire() : this.#expireAt(at)), Math.max(0, wait));
+    this.#expiry.unref();
+  }
+
+  /** The secret expired: nothing flows until a new one arrives. */
+  #expire(): void {
+    this.#expiry = undefined;
+    if (!this.#open) return;
+    this.expired = true;
+    this.#generation++;
+    this.#outbox?.dropValues();
+    this.user = null;
+    this.sendError({ code: 'SECRET_EXPIRED', message: 'the secret expired: send a new one' });
+    this.node.secretExpired(this);
+  }
+
+  /**
+   * `reauthorize`: as a secret change to the same secret. Grants lapse at once, values waiting
+   * are dropped, then the node identifies and authorizes the keys again.
+   */
+  renew(): void {
+    if (!this.#open) return;
+    this.#setSecret(this.secret);
+    this.node.secretChanged(this);
   }
 
   async #passThrough(message: unknown, ref: Ref | undefined): Promise<void> {
@@ -194,6 +255,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   closed(code?: number): void {
     if (!this.#open) return;
     this.#open = false;
+    clearTimeout(this.#expiry);
     this.node.disconnected(this, code);
   }
 

@@ -1,4 +1,4 @@
-import { fingerprint } from './fingerprint.js';
+import { fingerprint } from '@entity-sync/protocol';
 import type { ProtocolMode } from './protocol.js';
 
 /**

@@ -37,6 +37,8 @@ interface Slot<J> {
   running: boolean;
   /** Asked again while running: fetch once more afterwards. */
   dirty: boolean;
+  /** The sequence number of the fetch running now. */
+  seq: number;
 }
 
 /**
@@ -77,11 +79,20 @@ export class FetchScheduler<J, T extends FetchTask = FetchTask> {
     return this.#waiting.size;
   }
 
+  /**
+   * The sequence number of the fetch of `id` running now and not asked for again since (its
+   * result will be the latest), or `undefined`.
+   */
+  runningSeq(id: string): number | undefined {
+    const slot = this.#slots.get(id);
+    return slot?.running && !slot.dirty ? slot.seq : undefined;
+  }
+
   /** Asks for a fresh fetch of `job`, known by `id` (the job of the first request is kept). */
   request(id: string, job: J): void {
     const slot = this.#slots.get(id);
     if (slot === undefined) {
-      const created: Slot<J> = { id, job, running: false, dirty: false };
+      const created: Slot<J> = { id, job, running: false, dirty: false, seq: 0 };
       this.#slots.set(id, created);
       if (this.#running < this.options.maxConcurrent) {
         this.#running++;
@@ -118,6 +129,7 @@ export class FetchScheduler<J, T extends FetchTask = FetchTask> {
       if (task === undefined) return false;
       slot.running = true;
       const seq = ++this.#seq;
+      slot.seq = seq;
       this.started++;
       let returned: unknown;
       try {

@@ -1,5 +1,6 @@
 export { createEntitySync } from './node.js';
 export type { EntitySync, NotifyOptions } from './node.js';
+export type { AccessFilter } from './access.js';
 export type { NodeEventListener, NodeEventName, NodeEvents } from './events.js';
 export { allowEveryone, allowOwner, ownRows } from './rules.js';
 export type { ServerSubscribeOptions, ValueListener } from './server-subscriber.js';

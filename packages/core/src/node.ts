@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, authorizeCurrent, type Decision } from './authorize.js';
-import { Bus } from './bus.js';
+import { type AccessFilter, filterProblem, matches, toWireFilter, type WireAccessFilter } from './access.js';
+import { Bus, type ControlMessage } from './bus.js';
 import { Events, type NodeEventListener, type NodeEventName } from './events.js';
 import { Connection } from './connection.js';
 import { type EncodedBatch, encodeValues } from './encode.js';
@@ -13,6 +14,7 @@ import { type EntitySyncOptions, parseEntity, parseOptions, type ResolvedEntity,
 import { validate } from './standard-schema.js';
 import { CloseCode, type ErrorFrame, fetchError, forbidden, invalidKeyFrame, type KeyEntry as WireKey } from './protocol.js';
 import { type KeyEntry, Registry, type Topic } from './registry.js';
+import { type Cached, ValueCache } from './value-cache.js';
 import { type ChangeTarget, toTarget } from './targets.js';
 import { audienceOf, shape, shapes } from './view.js';
 import { type ServerSubscribeOptions, ServerSubscriber, type ValueListener } from './server-subscriber.js';
@@ -73,12 +75,31 @@ export interface EntitySync {
    * `busTimeoutMs` and publishes wait in the buffer. Rejects only if the node closes first.
    */
   ready(): Promise<void>;
+  /**
+   * Runs `identify` and `authorize` again, on every node, for the connections matching `filter`
+   * (`{ secret }`, `{ userId }` or `{ all: true }`), as after a secret change: keys that became
+   * forbidden get `FORBIDDEN` and no further data, and nothing fetched before the call reaches
+   * them. Resolves when the broker accepted it (this node has applied it by then).
+   */
+  reauthorize(filter: AccessFilter): Promise<void>;
+  /** Closes the connections matching `filter` on every node, with 4401 (default) or 4403. */
+  revoke(filter: AccessFilter, options?: { code?: 4401 | 4403 }): Promise<void>;
+  /**
+   * Starts draining (a deploy): new connections are refused (the transport answers 503, or the
+   * node closes them with 1012), and open ones are closed with 1012 spread evenly over `drainMs`,
+   * so they reconnect to other nodes at a smooth rate. The node keeps serving the others until
+   * their turn. Resolves when every connection is closed. @default drainMs 10000
+   */
+  drain(options?: { drainMs?: number }): Promise<void>;
+  /** Whether the node is draining or closing (transports refuse new connections). */
+  readonly draining: boolean;
   stats(): SyncStats;
   /**
    * Closes every connection with 1001 (clients reconnect elsewhere), waits up to
-   * `closeTimeoutMs` for in-flight fetches, and drops the bus subscriptions. Idempotent.
+   * `closeTimeoutMs` for in-flight fetches, and drops the bus subscriptions. Idempotent. With
+   * `drainMs`, drains first (see {@link drain}).
    */
-  close(): Promise<void>;
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /** Options of `notifyAllOfChange`. */
@@ -119,6 +140,7 @@ export class Node implements EntitySync {
   readonly #registry: Registry;
   readonly #scheduler: FetchScheduler<Job, FetchCall>;
   readonly #bus: Bus;
+  readonly #cache: ValueCache;
   readonly #events = new Events((error) => this.report(EntitySyncError.from(error), {}));
   /** While someone listens to `freshness`: the earliest undelivered change time of each fetch job. */
   readonly #changedAt = new Map<string, number>();
@@ -128,6 +150,7 @@ export class Node implements EntitySync {
   readonly #watchers = new Map<string, Set<() => void>>();
   #nextClientId = 0;
   #closing: Promise<void> | undefined;
+  #draining: Promise<void> | undefined;
 
   constructor(readonly options: ResolvedOptions) {
     this.nodeId = options.nodeId ?? randomUUID();
@@ -145,14 +168,23 @@ export class Node implements EntitySync {
       maxBuffered: options.maxBufferedPublishes,
       onChange: (key, subject, at) => this.#changed(keyString(key), subject, at),
       onTag: (subject, at) => this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at),
-      onStatus: (status) => this.#events.emit('bus', { status }),
+      onStatus: (status) => {
+        if (status === 'down') this.#cache.clear(); // changes may be missed from now on
+        this.#events.emit('bus', { status });
+      },
       onRecovered: () => this.#resync('bus'),
-      onControl: () => this.#resync('control'),
+      onControl: (message) => this.#control(message),
       onError: (error) => this.report(error, {}),
     });
+    this.#cache = new ValueCache(options.resumeCacheMs, options.resumeCacheSize);
     this.#registry = new Registry(
       () => this.#bus.session,
       (key) => keySubject(options.prefix, key),
+      {
+        seq: () => this.#scheduler.seq,
+        lingerMs: options.resumeCacheMs,
+        forgotten: (topic) => topic.keyString !== undefined && this.#cache.invalidate(topic.keyString),
+      },
     );
   }
 
@@ -170,9 +202,13 @@ export class Node implements EntitySync {
   }
 
   accept(socket: SocketLike, options: AcceptOptions, secret = ''): ConnectionHandle {
-    const connection = new Connection(String(++this.#nextClientId), socket, this, options.protocol, secret);
+    const connection = new Connection(String(++this.#nextClientId), socket, this, options.protocol, secret, options.expiresAt);
     if (this.#closing !== undefined) {
       connection.close(CloseCode.GoingAway, 'server shutting down');
+      return connection;
+    }
+    if (this.#draining !== undefined) {
+      connection.close(CloseCode.ServiceRestart, 'server draining: reconnect elsewhere');
       return connection;
     }
     this.#connections.add(connection);
@@ -204,8 +240,10 @@ export class Node implements EntitySync {
       this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
       return this.#bus.publish(subject, Bus.tagFields(target.tag), at);
     }
-    const entry = this.#registry.get(keyString(target));
+    const ks = keyString(target);
+    const entry = this.#registry.get(ks);
     if (entry === undefined) {
+      this.#cache.invalidate(ks);
       const subject = keySubject(prefix, target);
       this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
       return this.#bus.publish(subject, Bus.keyFields(target), at);
@@ -308,14 +346,77 @@ export class Node implements EntitySync {
     };
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
+  get draining(): boolean {
+    return this.#draining !== undefined || this.#closing !== undefined;
+  }
+
+  drain(options: { drainMs?: number } = {}): Promise<void> {
+    this.#draining ??= this.#drain(options.drainMs ?? 10_000);
+    return this.#draining;
+  }
+
+  /** Closes the connections open now with 1012, one after the other, spread over `drainMs`. */
+  async #drain(drainMs: number): Promise<void> {
+    const connections = [...this.#connections];
+    const step = connections.length > 0 ? drainMs / connections.length : 0;
+    const started = Date.now();
+    for (const [i, connection] of connections.entries()) {
+      const wait = started + i * step - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      connection.close(CloseCode.ServiceRestart, 'server draining: reconnect elsewhere');
+    }
+  }
+
+  close(options: { drainMs?: number } = {}): Promise<void> {
+    this.#closing ??= (options.drainMs === undefined ? Promise.resolve() : this.drain(options)).then(() => this.#close());
     return this.#closing;
+  }
+
+  reauthorize(filter: AccessFilter): Promise<void> {
+    return this.#access({ op: 'reauthorize', filter: toWireFilter(filter) }, filter);
+  }
+
+  revoke(filter: AccessFilter, options: { code?: 4401 | 4403 } = {}): Promise<void> {
+    const code = options.code === CloseCode.Forbidden ? CloseCode.Forbidden : CloseCode.Unauthorized;
+    return this.#access({ op: 'revoke', filter: toWireFilter(filter), code }, filter);
+  }
+
+  /** Applies a reauthorize or revoke here at once, then on every other node through the bus. */
+  async #access(message: ControlMessage & { filter: WireAccessFilter }, filter: AccessFilter): Promise<void> {
+    const problem = filterProblem(filter);
+    if (problem !== undefined) throw new EntitySyncError('INVALID_OPTIONS', `${message.op}: ${problem}`);
+    if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', `${message.op}: the bridge is closed`);
+    this.#control(message);
+    await this.#bus.publishControl(message);
+  }
+
+  /** A cluster-wide request (from this node or another). */
+  #control(message: ControlMessage): void {
+    if (message.op === 'resync') {
+      this.#resync('control');
+      return;
+    }
+    for (const conn of [...this.#connections]) {
+      if (!matches(message.filter, conn.secret, conn.user?.id)) continue;
+      if (message.op === 'revoke') conn.close(message.code, 'access revoked');
+      else conn.renew();
+    }
+  }
+
+  /**
+   * `conn`'s secret expired: every grant lapses (nothing more is sent) until a new secret comes;
+   * keys are not authorized again before that.
+   */
+  secretExpired(conn: Connection): void {
+    const seq = this.#scheduler.seq;
+    for (const sub of conn.subscriptions.values()) sub.secretChanged(seq, true);
   }
 
   async #close(): Promise<void> {
     for (const connection of [...this.#connections]) connection.close(CloseCode.GoingAway, 'server shutting down');
     await this.#scheduler.drain(this.options.closeTimeoutMs);
+    this.#registry.stopLingering();
+    this.#cache.clear();
     await this.#bus.close().catch((cause: unknown) => this.report(EntitySyncError.from(cause), {}));
   }
 
@@ -361,18 +462,23 @@ export class Node implements EntitySync {
         entity.params === undefined ? `"${key.entity}" takes an id, not params` : `"${key.entity}" is a query: it takes params`;
       return { code: 'INVALID_KEY', message, ...wireKey(key) };
     }
-    if (entity.params !== undefined) return this.#subscribeQuery(conn, key, entity);
-    return this.#subscribeKey(conn, key, entity);
+    if (entity.params !== undefined) return this.#subscribeQuery(conn, key, entity, entry.fp);
+    return this.#subscribeKey(conn, key, entity, entry.fp);
   }
 
   /** A query key: its params are validated by the entity's schema first (they may be async). */
-  async #subscribeQuery(conn: Subscriber, key: EntityKey, entity: ResolvedEntity): Promise<ErrorFrame | undefined> {
+  async #subscribeQuery(conn: Subscriber, key: EntityKey, entity: ResolvedEntity, fp: number | undefined): Promise<ErrorFrame | undefined> {
     const checked = await validate(entity.params!, key.params);
     if (!checked.ok) return { code: 'INVALID_KEY', message: checked.message, ...wireKey(key) };
-    return this.#subscribeKey(conn, { entity: key.entity, id: key.id, params: checked.value as Params }, entity);
+    return this.#subscribeKey(conn, { entity: key.entity, id: key.id, params: checked.value as Params }, entity, fp);
   }
 
-  #subscribeKey(conn: Subscriber, key: EntityKey, entity: ResolvedEntity): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
+  #subscribeKey(
+    conn: Subscriber,
+    key: EntityKey,
+    entity: ResolvedEntity,
+    fp: number | undefined,
+  ): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
     const ks = keyString(key);
     const existing = conn.subscriptions.get(ks);
     if (existing !== undefined) return this.#resubscribe(conn, existing);
@@ -380,7 +486,9 @@ export class Node implements EntitySync {
     if (conn.subscriptions.size >= max) {
       return { code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${max} subscriptions per connection`, ...wireKey(key) };
     }
-    return this.#subscribe(conn, new Subscription(key, ks, entity, conn));
+    const sub = new Subscription(key, ks, entity, conn);
+    if (fp !== undefined && conn.protocol === 'v1') sub.seed(fp); // a resume: an unchanged value costs no body
+    return this.#subscribe(conn, sub);
   }
 
   /**
@@ -393,6 +501,10 @@ export class Node implements EntitySync {
     if (bus !== undefined) return bus; // rolled back
     const decision = await authorizeCurrent(sub, conn, first);
     if (sub.removed) return undefined;
+    if (conn.expired === true) {
+      sub.forbid(); // held: the next secret authorizes it again
+      return { code: 'SECRET_EXPIRED', message: 'the secret expired: send a new one', ...wireKey(sub.key) };
+    }
     if (decision instanceof Error) {
       this.remove(sub);
       return this.#hookFailed(conn, sub, decision);
@@ -402,20 +514,46 @@ export class Node implements EntitySync {
       return forbidden(sub.key);
     }
     this.#registry.regroup(sub); // the user may have changed with the secret
-    sub.allow(decision.generation, this.#scheduler.seq);
-    return conn.protocol === 'v1' ? this.#snapshot(sub) : undefined;
+    if (conn.protocol === 'legacy') {
+      sub.allow(decision.generation, this.#scheduler.seq);
+      return undefined;
+    }
+    const start = this.#snapshotStart(sub);
+    sub.allow(decision.generation, start.seq);
+    return this.#snapshot(sub, start);
+  }
+
+  /**
+   * Where a new subscription's snapshot comes from. Every value fetched after the bus confirmed
+   * the key, with no change of it seen since, is current: one kept in the cache, or one being
+   * fetched right now for other subscribers of the same group (joined instead of fetching again).
+   * Else a fetch of its own. `seq`: fetches at or before it are void for the subscription.
+   */
+  #snapshotStart(sub: Subscription): SnapshotStart {
+    const topic = this.#registry.get(sub.keyString)?.topic;
+    if (topic === undefined || !topic.subscribed) return { seq: this.#scheduler.seq };
+    const cached = this.#cache.get(sub.keyString, sub.group, Date.now());
+    if (cached !== undefined && cached.seq > topic.confirmedSeq) return { seq: cached.seq - 1, cached };
+    const running = this.#scheduler.runningSeq(jobId(sub.keyString, sub.group));
+    if (running !== undefined && running > topic.confirmedSeq) return { seq: running - 1, joined: true };
+    return { seq: this.#scheduler.seq };
   }
 
   #resubscribe(conn: Subscriber, sub: Subscription): Promise<ErrorFrame | undefined> | undefined {
     if (conn.protocol === 'legacy') return undefined;
     if (sub.state === 'forbidden') return Promise.resolve(forbidden(sub.key));
-    return this.#snapshot(sub);
+    return this.#snapshot(sub, { seq: 0 });
   }
 
-  /** Fetches for `sub` and waits until the value (or why there is none) was sent. */
-  async #snapshot(sub: Subscription): Promise<ErrorFrame | undefined> {
+  /** Fetches for `sub` (or takes the start's value) and waits until it (or why none) was sent. */
+  async #snapshot(sub: Subscription, start: SnapshotStart): Promise<ErrorFrame | undefined> {
     const next = sub.next();
-    if (sub.state === 'active') this.#fetch(sub.keyString, sub.group);
+    if (start.cached !== undefined) {
+      const { cached } = start;
+      this.#push(sub, cached.seq, cached.batch ?? this.#encodeFor(this.#registry.get(sub.keyString)!, cached.values, sub.owner));
+    } else if (start.joined !== true && sub.state === 'active') {
+      this.#fetch(sub.keyString, sub.group);
+    }
     const outcome = await next;
     if (outcome.ok) return undefined;
     return outcome.code === 'FORBIDDEN' ? forbidden(sub.key) : fetchError(sub.key, outcome.code);
@@ -532,7 +670,7 @@ export class Node implements EntitySync {
   async #reauthorize(conn: Subscriber, sub: Subscription, run: number): Promise<void> {
     const pending = authorize(sub, conn);
     const decision = pending instanceof Promise ? await pending : pending;
-    if (!sub.isLatestRun(run)) return;
+    if (!sub.isLatestRun(run) || conn.expired === true) return;
     if (decision instanceof Error) {
       this.remove(sub);
       conn.sendError(this.#hookFailed(conn, sub, decision));
@@ -561,12 +699,17 @@ export class Node implements EntitySync {
   /** A key changed (heard on `subject`): its local subscribers and its dependents fetch again. */
   #changed(keyString: KeyString, subject: string, at: number): void {
     const entry = this.#registry.get(keyString);
-    if (entry !== undefined) this.#changedEntry(entry, at);
-    else this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
+    if (entry !== undefined) {
+      this.#changedEntry(entry, at);
+      return;
+    }
+    this.#cache.invalidate(keyString);
+    this.#topicChanged(this.#registry.notified(subject, this.#scheduler.seq), at);
   }
 
   /** Fetch once per group of the key's local subscribers, and for what depends on the key. */
   #changedEntry(entry: KeyEntry, at: number | undefined): void {
+    this.#cache.invalidate(entry.keyString);
     for (const group of entry.groups.keys()) this.#fetch(entry.keyString, group, at);
     const { topic } = entry;
     topic.notifiedAt = this.#scheduler.seq;
@@ -582,12 +725,13 @@ export class Node implements EntitySync {
 
   #resync(reason: 'bus' | 'control' | 'local'): void {
     this.#events.emit('resync', { reason, keys: this.#registry.keyCount });
+    this.#cache.clear();
     for (const entry of this.#registry.entries()) this.#changedEntry(entry, undefined);
   }
 
   /** Asks for a fetch of `(keyString, group)`; `at` is when the change that asked for it happened. */
   #fetch(keyString: KeyString, group: GroupId, at?: number): void {
-    const id = `${group.length}:${group}${keyString}`;
+    const id = jobId(keyString, group);
     if (at !== undefined && this.#events.has('freshness') && !this.#changedAt.has(id)) this.#changedAt.set(id, at);
     this.#scheduler.request(id, { keyString, group });
   }
@@ -619,13 +763,29 @@ export class Node implements EntitySync {
     }
     if (value !== undefined) call.values.push(value);
     if (call.dependencies.length > 0 || entry.dependencies.size > 0) this.#depend(entry, job.group, call, seq);
-    if (shapes(entry.entity)) this.#deliverShaped(entry, job.group, seq, call.values);
-    else this.#deliver(entry, job.group, seq, this.#encode(entry, call.values));
+    if (shapes(entry.entity)) {
+      this.#deliverShaped(entry, job.group, seq, call.values);
+      this.#remember(entry, job.group, seq, call.values, undefined);
+    } else {
+      const result = this.#encode(entry, call.values);
+      this.#deliver(entry, job.group, seq, result);
+      if (typeof result !== 'string') this.#remember(entry, job.group, seq, call.values, result);
+    }
+  }
+
+  /**
+   * Keeps a result for subscribers who come soon (a reconnect storm): only one fetched after the
+   * bus confirmed the key, and without dependencies on other subjects (their changes would not
+   * reach it once nobody subscribes).
+   */
+  #remember(entry: KeyEntry, group: GroupId, seq: number, values: readonly unknown[], batch: EncodedBatch | undefined): void {
+    if (!this.#cache.enabled || !entry.topic.subscribed || seq <= entry.topic.confirmedSeq || entry.dependencies.has(group)) return;
+    this.#cache.put(entry.keyString, group, { values, batch, seq, at: Date.now() });
   }
 
   /** The change that asked for this fetch reaches its subscribers now: how long did it take? */
   #fresh(job: Job, entry: KeyEntry | undefined): void {
-    const id = `${job.group.length}:${job.group}${job.keyString}`;
+    const id = jobId(job.keyString, job.group);
     const at = this.#changedAt.get(id);
     if (at === undefined) return;
     this.#changedAt.delete(id);
@@ -705,6 +865,18 @@ export class Node implements EntitySync {
       conn.sendError(fetchError(sub.key, result));
     }
   }
+}
+
+/** Where a new subscription's snapshot comes from (see `Node.#snapshotStart`). */
+interface SnapshotStart {
+  seq: number;
+  cached?: Cached;
+  joined?: boolean;
+}
+
+/** One string per (key, group); the group's length first, so no two pairs can share one. */
+function jobId(keyString: KeyString, group: GroupId): string {
+  return `${group.length}:${group}${keyString}`;
 }
 
 /** A key as error frames echo it: entity and id (a query key's id is its canonical params). */

@@ -30,8 +30,23 @@ export interface EntitySyncOptions {
    * sent again. Legacy mode always sends, as the Go library did. @default true
    */
   skipUnchanged?: boolean;
+  /**
+   * How long the latest value fetched per (key, group) is kept, so a storm of clients
+   * (re)subscribing costs one fetch per distinct (key, group): a key whose last subscriber left
+   * stays subscribed on the bus this long, and a change of it drops its values at once. `0` turns
+   * it off. @default 2000
+   */
+  resumeCacheMs?: number;
+  /** At most this many (key, group) values in that cache; the oldest go first. @default 10000 */
+  resumeCacheSize?: number;
   /** Subscriptions one connection may hold; more get `TOO_MANY_SUBSCRIPTIONS`. @default 1000 */
   maxSubscriptionsPerConnection?: number;
+  /**
+   * Messages a connection may send: a token bucket refilled at `perSecond`, holding at most
+   * `burst`. A message past it is dropped: v1 gets `RATE_LIMITED` (with its ref), legacy nothing.
+   * `false` turns it off. @default { perSecond: 100, burst: 200 }
+   */
+  rateLimit?: { perSecond: number; burst: number } | false;
   /**
    * Backpressure: over this many bytes buffered for a connection, values wait and a newer value
    * for a key replaces the waiting one, so a slow client gets the latest state, not a backlog.
@@ -76,7 +91,12 @@ const OptionsSchema = z.object({
   closeTimeoutMs: z.number().int().nonnegative().default(5_000),
   nodeId: z.string().min(1).optional(),
   skipUnchanged: z.boolean().default(true),
+  resumeCacheMs: z.number().int().nonnegative().default(2_000),
+  resumeCacheSize: z.number().int().nonnegative().default(10_000),
   maxSubscriptionsPerConnection: positiveInt.default(1000),
+  rateLimit: z
+    .union([z.literal(false), z.object({ perSecond: z.number().positive(), burst: z.number().int().positive() })])
+    .default({ perSecond: 100, burst: 200 }),
   highWaterMark: positiveInt.default(1024 * 1024),
   maxBufferedBytes: positiveInt.default(16 * 1024 * 1024),
   maxSlowMs: positiveInt.default(30_000),

@@ -25,11 +25,13 @@ export {
 
 export type ClientMessage =
   | { action: 'subscribe' | 'unsubscribe'; keys: KeyEntry[]; ref?: Ref }
-  | { action: 'secret'; secret: string; ref?: Ref }
+  | { action: 'secret'; secret: string; expiresAt?: number; ref?: Ref }
   | { action: 'passthrough'; message: unknown; ref?: Ref };
 
 /** One key of a subscribe/unsubscribe body: valid, or the reason it is not. */
-export type KeyEntry = { ok: true; key: EntityKey } | { ok: false; problem: string; entity?: string; id?: string };
+export type KeyEntry =
+  | { ok: true; key: EntityKey /** v1 resume: the fingerprint of the value the client holds. */; fp?: number }
+  | { ok: false; problem: string; entity?: string; id?: string };
 
 export interface ParseError {
   code: WireErrorCode;
@@ -86,7 +88,12 @@ export function parseClientMessage(text: string, mode: ProtocolMode): ParseResul
       if (secret.length > MAX_SECRET_LENGTH) {
         return fail('INVALID_SECRET', `secret must be at most ${MAX_SECRET_LENGTH} characters`, ref);
       }
-      return withRef({ action: Action.secret, secret });
+      // v1: the secret may say when it expires (ms since the epoch); nothing flows after that.
+      const expiresAt = mode === 'v1' ? fieldOf(message, 'expiresat') : undefined;
+      if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+        return fail('BAD_MESSAGE', 'expiresAt must be a number (ms since the epoch)', ref);
+      }
+      return withRef(expiresAt === undefined ? { action: Action.secret, secret } : { action: Action.secret, secret, expiresAt });
     }
     default:
       return fail('BAD_MESSAGE', typeof action === 'string' ? `unknown action "${truncate(action)}"` : 'action must be a string', ref);
@@ -100,8 +107,20 @@ function parseKeys(body: unknown, mode: ProtocolMode): KeyEntry[] | undefined {
   return undefined;
 }
 
-/** v1 keys may be query keys: `{"entity","params":{...}}` instead of an id. */
+/**
+ * v1 keys may be query keys (`{"entity","params":{...}}` instead of an id), and may carry the
+ * fingerprint of the value the client holds (`"fp"`, for a resume without resending).
+ */
 function parseKeyV1(value: unknown): KeyEntry {
+  const entry = parseQueryOrKey(value);
+  const fp = entry.ok && typeof value === 'object' && value !== null ? fieldOf(value as Record<string, unknown>, 'fp') : undefined;
+  if (fp === undefined || !entry.ok) return entry;
+  if (typeof fp !== 'number' || !Number.isSafeInteger(fp) || fp < 0)
+    return invalidKey('fp must be a fingerprint (a non-negative safe integer)', entry.key.entity, entry.key.id);
+  return { ...entry, fp };
+}
+
+function parseQueryOrKey(value: unknown): KeyEntry {
   const params = typeof value === 'object' && value !== null ? fieldOf(value as Record<string, unknown>, 'params') : undefined;
   if (params === undefined) return parseKey(value);
   const entity = fieldOf(value as Record<string, unknown>, 'entity');

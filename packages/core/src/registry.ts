@@ -21,6 +21,24 @@ export interface Topic {
   notifiedAt: number;
   /** Fetch groups whose latest value declared this subject as a dependency. */
   readonly dependents: Map<KeyEntry, Set<GroupId>>;
+  /**
+   * The fetch sequence number when the bus last confirmed the subscription: a value from a fetch
+   * started after it, with no change seen since, is current (see `ValueCache`).
+   */
+  confirmedSeq: number;
+  /** While the last holder is gone but the subscription lingers (`lingerMs`). */
+  linger: NodeJS.Timeout | undefined;
+  /** The key this subject names, for a key's topic. */
+  keyString: KeyString | undefined;
+}
+
+export interface RegistryOptions {
+  /** The current fetch sequence number. */
+  seq(): number;
+  /** How long a subject stays subscribed after its last holder left (a reconnect storm comes back). */
+  lingerMs: number;
+  /** The node unsubscribed from `topic`: what it knew about it may be stale from now on. */
+  forgotten(topic: Topic): void;
 }
 
 /** All local subscriptions to one key, grouped the way fetches for it are grouped. */
@@ -68,6 +86,7 @@ export class Registry {
   constructor(
     private readonly session: () => Promise<BrokerSession>,
     private readonly subjectOf: (key: EntityKey) => string,
+    private readonly options: RegistryOptions,
   ) {}
 
   get(keyString: KeyString): KeyEntry | undefined {
@@ -115,6 +134,7 @@ export class Registry {
     let entry = this.#entries.get(sub.keyString);
     if (entry === undefined) {
       const topic = this.#topicOf(this.subjectOf(sub.key));
+      topic.keyString = sub.keyString;
       entry = {
         key: sub.key,
         keyString: sub.keyString,
@@ -242,36 +262,76 @@ export class Registry {
   #topicOf(subject: string): Topic {
     let topic = this.#topics.get(subject);
     if (topic === undefined) {
-      topic = { subject, holders: 0, subscribed: false, chain: IDLE, notifiedAt: 0, dependents: new Map() };
+      topic = {
+        subject,
+        holders: 0,
+        subscribed: false,
+        chain: IDLE,
+        notifiedAt: 0,
+        dependents: new Map(),
+        confirmedSeq: 0,
+        linger: undefined,
+        keyString: undefined,
+      };
       this.#topics.set(subject, topic);
     }
     return topic;
   }
 
-  /** The first holder subscribes the node to the subject. */
+  /** The first holder subscribes the node to the subject (or keeps a lingering subscription). */
   #hold(topic: Topic): void {
     if (topic.holders++ > 0) return;
-    this.#enqueue(topic, async () => {
-      if (topic.holders > 0 && !topic.subscribed) {
-        await (await this.session()).subscribe(topic.subject);
-        topic.subscribed = true;
-      }
-    }).catch(() => {
+    if (topic.linger !== undefined) {
+      clearTimeout(topic.linger);
+      topic.linger = undefined;
+    }
+    this.#enqueue(topic, () => this.#subscribeStep(topic)).catch(() => {
       // Whoever waits for the confirmation hears of the failure; see #confirmation.
     });
   }
 
-  /** The last holder out unsubscribes. */
+  async #subscribeStep(topic: Topic): Promise<void> {
+    if (topic.holders > 0 && !topic.subscribed) {
+      await (await this.session()).subscribe(topic.subject);
+      topic.subscribed = true;
+      topic.confirmedSeq = this.options.seq();
+    }
+  }
+
+  /** The last holder out unsubscribes, after lingering for `lingerMs`. */
   #release(topic: Topic): void {
     if (--topic.holders > 0) return;
+    if (this.options.lingerMs === 0) {
+      this.#unsubscribe(topic);
+      return;
+    }
+    topic.linger = setTimeout(() => {
+      topic.linger = undefined;
+      this.#unsubscribe(topic);
+    }, this.options.lingerMs);
+    topic.linger.unref();
+  }
+
+  #unsubscribe(topic: Topic): void {
     this.#enqueue(topic, async () => {
       if (topic.holders === 0 && topic.subscribed) {
         topic.subscribed = false;
+        this.options.forgotten(topic);
         await (await this.session()).unsubscribe(topic.subject);
       }
     }).catch(() => {
       // The session reports its own failures; a failed unsubscribe only costs stray messages.
     });
+  }
+
+  /** Unsubscribes every lingering subject at once (the node closes). */
+  stopLingering(): void {
+    for (const topic of this.#topics.values()) {
+      if (topic.linger === undefined) continue;
+      clearTimeout(topic.linger);
+      topic.linger = undefined;
+      this.#unsubscribe(topic);
+    }
   }
 
   /**
@@ -290,12 +350,7 @@ export class Registry {
 
   /** A subscribe that failed earlier is tried again for a new holder. */
   #retrySubscribe(topic: Topic): Promise<void> {
-    return this.#enqueue(topic, async () => {
-      if (topic.holders > 0 && !topic.subscribed) {
-        await (await this.session()).subscribe(topic.subject);
-        topic.subscribed = true;
-      }
-    });
+    return this.#enqueue(topic, () => this.#subscribeStep(topic));
   }
 
   #enqueue(topic: Topic, step: () => Promise<void>): Promise<void> {
@@ -313,6 +368,8 @@ export class Registry {
   #settle(topic: Topic, step: Promise<void>): void {
     if (topic.chain !== step) return;
     topic.chain = IDLE;
-    if (topic.holders === 0 && !topic.subscribed && this.#topics.get(topic.subject) === topic) this.#topics.delete(topic.subject);
+    if (topic.holders === 0 && !topic.subscribed && topic.linger === undefined && this.#topics.get(topic.subject) === topic) {
+      this.#topics.delete(topic.subject);
+    }
   }
 }

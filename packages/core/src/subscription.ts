@@ -39,6 +39,8 @@ export interface Subscriber {
   readonly user: User | null;
   /** Pending while `identify` runs for the current secret; `undefined` once the user is known. */
   readonly identity: Promise<void> | undefined;
+  /** The secret expired and no new one came: nothing may be granted. */
+  readonly expired?: boolean;
   readonly protocol: ProtocolMode;
   /** Its subscriptions by key; written by the node only, as it adds and removes them. */
   readonly subscriptions: Map<KeyString, Subscription>;
@@ -100,6 +102,11 @@ export class Subscription {
   /** Takes fetch `seq`'s values: older fetches can no longer deliver. */
   received(seq: number): void {
     this.#seenSeq = seq;
+  }
+
+  /** The client says it holds values with `fingerprint` (a resume): equal values are not sent. */
+  seed(fingerprint: number): void {
+    this.#lastSent = fingerprint;
   }
 
   /** Whether values with `fingerprint` are the ones sent last; remembers them if not. */

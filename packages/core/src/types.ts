@@ -147,6 +147,11 @@ export type PassThroughHandler = (message: unknown, ctx: PassThroughContext) => 
 export interface AcceptOptions {
   /** `legacy` when the client asked for no subprotocol, `v1` for `entity-sync.v1`. */
   protocol: ProtocolMode;
+  /**
+   * When the initial secret expires (ms since the epoch, e.g. a JWT's `exp` * 1000): from then on
+   * the connection gets `SECRET_EXPIRED` and no data until it sends a new secret.
+   */
+  expiresAt?: number;
 }
 
 /** What the transport holds for one accepted socket. */

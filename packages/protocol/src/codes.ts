@@ -15,6 +15,10 @@ export const WireErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** The connection holds as many subscriptions as the server allows. */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /** The connection sent messages faster than the server allows; this one was dropped. Retry later. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The connection's secret expired: nothing is sent until a new secret arrives. */
+  SECRET_EXPIRED: 'SECRET_EXPIRED',
   /** The fetch handler threw. The subscription is held; the next change fetches again. */
   FETCH_FAILED: 'FETCH_FAILED',
   /** The fetch handler did not settle within `fetchTimeoutMs`. The subscription is held. */
@@ -45,13 +49,13 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** Unexpected server error. */
   InternalError: 1011,
-  /** The service restarts (a deploy): reconnect at once. */
+  /** The node is draining (a deploy): reconnect, to another node, after a short random delay. */
   ServiceRestart: 1012,
   /** The client read too slowly and its buffer passed the hard limit: reconnect. */
   SlowConsumer: 4008,
-  /** Authentication refused after the upgrade: do not reconnect with the same credentials. */
+  /** Authentication refused after the upgrade, or revoked: do not reconnect with the same credentials. */
   Unauthorized: 4401,
-  /** The connection is not allowed: do not reconnect. */
+  /** The connection is not allowed (revoked): do not reconnect. */
   Forbidden: 4403,
 } as const;
 

@@ -5,7 +5,8 @@ import { closeAll, connect, startNode, subscribe } from './support.js';
 afterEach(closeAll);
 
 /** Three bridges on one MemoryBroker: a cluster in one process. */
-async function cluster(store: Map<string, unknown>) {
+/** `resumeCacheMs: 0`: a node leaves a key's bus subscription with its last subscriber, at once. */
+async function cluster(store: Map<string, unknown>, resumeCacheMs = 0) {
   const broker = new MemoryBroker();
   const register = (sync: EntitySync) =>
     sync.registerEntity('items', {
@@ -14,7 +15,7 @@ async function cluster(store: Map<string, unknown>) {
         return store.get(key.id) ?? null;
       },
     });
-  const nodes = await Promise.all([0, 1, 2].map(() => startNode(register, { broker })));
+  const nodes = await Promise.all([0, 1, 2].map(() => startNode(register, { broker, resumeCacheMs })));
   return { broker, nodes };
 }
 

@@ -145,7 +145,7 @@ describe('tags', () => {
   it('a node listens to a tag while a local value depends on it, and not after', async () => {
     const todos = new Todos();
     todos.put({ id: 't1', owner: 'ann', title: 'milk', done: false });
-    const nodes = await cluster(todos);
+    const nodes = await cluster(todos, { resumeCacheMs: 0 }); // no lingering after the last subscriber
     const client = await connect(nodes[1]!);
     await subscribe(client, { entity: 'todo', id: 't1' });
     // The key's own subject, and the tag its value declared.

@@ -7,6 +7,7 @@ import { TickCorker } from './tick-corker.js';
 import { WsSocket } from './ws-socket.js';
 import { type AttachOptions, type ResolvedAttachOptions, resolveOptions } from './options.js';
 import { rejectUpgrade } from './reject.js';
+import { Admission } from './admission.js';
 import { answerPlainRequests } from './plain-requests.js';
 
 /** What {@link attachWebSocket} returns. */
@@ -44,6 +45,7 @@ class WebSocketTransport implements WebSocketAttachment {
     if (this.shouldHandle(req) || this.options.server?.listenerCount('upgrade') === 1) this.handleUpgrade(req, socket, head);
   };
   readonly #restoreRequests: () => void = () => undefined;
+  readonly #admission: Admission;
   #closed = false;
 
   constructor(
@@ -56,6 +58,7 @@ class WebSocketTransport implements WebSocketAttachment {
       handleProtocols: (protocols) => (protocols.has(PROTOCOL_V1) ? PROTOCOL_V1 : false),
     });
     this.#heartbeat = new Heartbeat(this.wss, options.heartbeatIntervalMs);
+    this.#admission = new Admission(options.admission);
     this.#acceptOptions = { legacy: { protocol: 'legacy' }, v1: { protocol: 'v1' } };
     if (options.server !== undefined) {
       options.server.on('upgrade', this.#onUpgrade);
@@ -72,8 +75,14 @@ class WebSocketTransport implements WebSocketAttachment {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', destroy);
+    if (this.sync.draining || !this.#admission.enter()) {
+      // Draining, or past the admission limits: come back later (to another node).
+      rejectUpgrade(socket, 503, { 'Retry-After': String(this.#admission.retryAfterSeconds) });
+      return;
+    }
     this.#admit(req).then(
       (admission) => {
+        this.#admission.leave();
         if (typeof admission === 'number') {
           rejectUpgrade(socket, admission);
           return;
@@ -82,31 +91,38 @@ class WebSocketTransport implements WebSocketAttachment {
         this.#corker.cork(socket);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.#bind(ws, admission));
       },
-      () => rejectUpgrade(socket, 500),
+      () => {
+        this.#admission.leave();
+        rejectUpgrade(socket, 500);
+      },
     );
   }
 
   /** Runs the checks of an upgrade: an HTTP status to refuse it, or how to accept it. */
-  async #admit(req: IncomingMessage): Promise<number | { mode: ProtocolMode; secret: string | undefined }> {
+  async #admit(req: IncomingMessage): Promise<number | Admitted> {
     if (this.#closed) return 503;
     if (!this.shouldHandle(req)) return 404;
     const { origins, authenticate } = this.options;
     if (origins !== undefined && !(await origins(req.headers.origin, req))) return 403;
     const mode = requestedMode(req);
     if (mode === 'legacy' && !this.options.legacy) return 426;
-    let secret: string | undefined | false;
+    let answer: Awaited<ReturnType<NonNullable<typeof authenticate>>>;
     try {
-      secret = authenticate === undefined ? undefined : await authenticate(req);
+      answer = authenticate === undefined ? undefined : await authenticate(req);
     } catch {
       return 401;
     }
-    if (secret === false) return 401;
-    return this.#closed ? 503 : { mode, secret };
+    if (answer === false) return 401;
+    if (this.#closed) return 503;
+    if (typeof answer === 'object' && answer !== null) return { mode, secret: answer.secret, expiresAt: answer.expiresAt };
+    return { mode, secret: answer };
   }
 
-  #bind(ws: WebSocket, admission: { mode: ProtocolMode; secret: string | undefined }): void {
+  #bind(ws: WebSocket, admitted: Admitted): void {
     const socket = new WsSocket(ws, this.#corker);
-    socket.bind(this.sync.accept(socket, this.#acceptOptions[admission.mode], admission.secret));
+    const options =
+      admitted.expiresAt === undefined ? this.#acceptOptions[admitted.mode] : { protocol: admitted.mode, expiresAt: admitted.expiresAt };
+    socket.bind(this.sync.accept(socket, options, admitted.secret));
     this.#heartbeat.watch(ws);
   }
 
@@ -119,6 +135,13 @@ class WebSocketTransport implements WebSocketAttachment {
     for (const ws of this.wss.clients) ws.close(CloseCode.GoingAway, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** An upgrade that passed every check: its protocol mode and initial secret. */
+interface Admitted {
+  mode: ProtocolMode;
+  secret: string | undefined;
+  expiresAt?: number | undefined;
 }
 
 function withoutTrailingSlash(path: string): string {

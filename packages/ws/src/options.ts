@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { DEFAULT_PATH, EntitySyncError } from '@entity-sync/core';
+import type { AdmissionOptions } from './admission.js';
 
 /** Decides whether a browser page from `origin` may connect. `origin` is absent for non-browser clients. */
 export type OriginCheck = (origin: string | undefined, req: IncomingMessage) => boolean | Promise<boolean>;
@@ -9,7 +10,14 @@ export type OriginCheck = (origin: string | undefined, req: IncomingMessage) => 
  * Returns the connection's initial secret (or `undefined` for none, the client can still send
  * one), or `false` to refuse the upgrade with 401. Throwing refuses it too.
  */
-export type Authenticate = (req: IncomingMessage) => string | undefined | false | Promise<string | undefined | false>;
+export type Authenticate = (req: IncomingMessage) => AuthenticateResult | Promise<AuthenticateResult>;
+
+/**
+ * The initial secret (`undefined`: none, the client may still send one), or the secret and
+ * when it expires (ms since the epoch: from then on the connection gets `SECRET_EXPIRED` and no
+ * data until it sends a new secret), or `false` to refuse the upgrade with 401.
+ */
+export type AuthenticateResult = string | { secret: string; expiresAt?: number } | undefined | false;
 
 /** Options of {@link attachWebSocket}. Give exactly one of `server` and `noServer`. */
 export interface AttachOptions {
@@ -27,6 +35,12 @@ export interface AttachOptions {
   origins?: readonly string[] | OriginCheck;
   /** Authenticates the upgrade request and gives the initial secret. @default none: secret '' */
   authenticate?: Authenticate;
+  /**
+   * Bounds on new connections: upgrades per second and handshakes in progress; past them (and
+   * while the node drains) an upgrade gets 503 with `Retry-After`.
+   * @default { upgradesPerSecond: 1000, burst: 2000, maxPendingHandshakes: 1000, retryAfterSeconds: 1 }
+   */
+  admission?: AdmissionOptions;
   /** Largest inbound frame in bytes; a larger one closes the connection with 1009. @default 65536 */
   maxPayload?: number;
   /**
@@ -46,6 +60,7 @@ export interface ResolvedAttachOptions {
   path: string;
   origins: OriginCheck | undefined;
   authenticate: Authenticate | undefined;
+  admission: AdmissionOptions | undefined;
   maxPayload: number;
   heartbeatIntervalMs: number;
   legacy: boolean;
@@ -70,6 +85,7 @@ export function resolveOptions(input: AttachOptions | undefined): ResolvedAttach
     path,
     origins: originCheck(options.origins),
     authenticate: optionalFunction(options.authenticate, 'authenticate'),
+    admission: admissionOptions(options.admission),
     maxPayload: positiveInt(options.maxPayload, 64 * 1024, 'maxPayload'),
     heartbeatIntervalMs: nonNegativeInt(options.heartbeatIntervalMs, 30_000, 'heartbeatIntervalMs'),
     legacy: options.legacy ?? true,
@@ -78,6 +94,15 @@ export function resolveOptions(input: AttachOptions | undefined): ResolvedAttach
 
 /** Per-connection policy, set once for the node (core options), no longer per transport. */
 const NODE_OPTIONS = ['maxSubscriptionsPerConnection', 'highWaterMark', 'maxBufferedBytes', 'maxSlowMs', 'onPassThrough'];
+
+function admissionOptions(value: AdmissionOptions | undefined): AdmissionOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw invalid('`admission` must be an object');
+  for (const name of ['upgradesPerSecond', 'burst', 'maxPendingHandshakes', 'retryAfterSeconds'] as const) {
+    if (value[name] !== undefined) positiveInt(value[name], 1, `admission.${name}`);
+  }
+  return value;
+}
 
 function originCheck(origins: AttachOptions['origins']): OriginCheck | undefined {
   if (origins === undefined || typeof origins === 'function') return origins;

@@ -714,7 +714,8 @@ describe('abrupt clients', () => {
   it.each<Mode>(['v1', 'legacy'])('%s: disconnecting while a subscribe waits for authorize leaves nothing behind', async (mode) => {
     let release: (allowed: boolean) => void = () => {};
     const gate = new Promise<boolean>((resolve) => (release = resolve));
-    const f = await setup({ entities: { gated: { fetch: () => ({ ok: true }), authorize: () => gate } } });
+    // resumeCacheMs 0: the bus subscription goes with the last subscriber, without lingering.
+    const f = await setup({ sync: { resumeCacheMs: 0 }, entities: { gated: { fetch: () => ({ ok: true }), authorize: () => gate } } });
     const c = await f.connect(mode);
     c.send({ ...sub('gated', '1'), ref: 1 });
     await vi.waitFor(() => expect(f.sync.stats().subscriptions).toBe(1));

@@ -20,3 +20,12 @@ export function fingerprint(parts: readonly string[]): number {
   b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
   return 0x100000000 * (b & 0x1fffff) + (a >>> 0);
 }
+
+/**
+ * The fingerprint of one value as a client holds it: of its JSON (`JSON.stringify` of the parsed
+ * value). The server computes the same number over the JSON it sent, so a client resuming with
+ * it gets no body when the value did not change (see the `fp` of a subscribe key).
+ */
+export function valueFingerprint(value: unknown): number {
+  return fingerprint([JSON.stringify(value) ?? 'null']);
+}
