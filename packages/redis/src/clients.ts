@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RedisBrokerClientOptions, RedisBrokerClusterOptions, RedisBrokerUrlOptions, RedisClient } from './options.js';
 
 /** Publisher and subscriber of one link, and which of them the broker must close. */
@@ -23,6 +23,13 @@ export async function closeOwned(client: RedisClient): Promise<void> {
   else client.disconnect();
 }
 
+/**
+ * Options as ioredis 5 and 6 constructors both take them. ioredis 6 declares `replyMapping` as
+ * `ReplyMappingMode | undefined` in `RedisOptions` but without `undefined` in its constructors,
+ * which `exactOptionalPropertyTypes` refuses; ioredis 5 has no `replyMapping` at all.
+ */
+type ConstructorOptions = RedisOptions & { replyMapping?: 'legacy' };
+
 async function connectAll(pair: ClientPair): Promise<ClientPair> {
   // Errors of clients the broker owns are reported by the link once connected, and by the
   // rejection below before that; without a listener ioredis would print every failed attempt.
@@ -38,7 +45,7 @@ async function connectAll(pair: ClientPair): Promise<ClientPair> {
 
 /** Two fresh connections to one Redis server. */
 export function openStandalone(options: RedisBrokerUrlOptions): Promise<ClientPair> {
-  const redisOptions = { ...options.redisOptions, lazyConnect: true };
+  const redisOptions = { ...options.redisOptions, lazyConnect: true } as ConstructorOptions;
   const publisher = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
   const subscriber = publisher.duplicate();
   return connectAll({ publisher, subscriber, owned: [publisher, subscriber] });
@@ -46,7 +53,7 @@ export function openStandalone(options: RedisBrokerUrlOptions): Promise<ClientPa
 
 /** Two fresh `Cluster` clients; the subscriber has one connection per shard when sharded. */
 export function openCluster(options: RedisBrokerClusterOptions): Promise<ClientPair> {
-  const clusterOptions = { ...options.clusterOptions, lazyConnect: true };
+  const clusterOptions = { ...options.clusterOptions, lazyConnect: true } as ClusterOptions & { redisOptions?: ConstructorOptions };
   const publisher = new Cluster(options.cluster, clusterOptions);
   const subscriber = new Cluster(options.cluster, {
     ...clusterOptions,
