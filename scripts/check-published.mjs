@@ -26,7 +26,8 @@ function report(label, problems, fine) {
     return;
   }
   failed = true;
-  console.log(`  FAIL  ${label}:\n          ${problems.join('\n          ')}`);
+  const lines = problems.flatMap((problem) => problem.split('\n'));
+  console.log(`  FAIL  ${label}:\n          ${lines.join('\n          ')}`);
 }
 
 async function step(title, body) {

@@ -5,7 +5,7 @@
 export async function untilSeen<T>(seen: readonly T[], test: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!seen.some(test)) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; the client saw ${JSON.stringify(seen)}`);
+    if (Date.now() > deadline) throw new Error(`did not receive ${what} within ${timeoutMs} ms; the client saw ${JSON.stringify(seen)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   console.log(`received ${what}`);
