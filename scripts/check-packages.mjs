@@ -2,22 +2,16 @@
 // After `pnpm build`: loads every published package the way users will, through its own
 // `exports` map, once with `import` and once with `require`, and checks that both expose the
 // same names and that each `types` file exists. Run by .ci/run.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { publishedPackages } from './published/workspace.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// Every package that is published (not private).
-const packages = readdirSync(join(root, 'packages')).filter((name) => {
-  const file = join(root, 'packages', name, 'package.json');
-  return existsSync(file) && !JSON.parse(readFileSync(file, 'utf8')).private;
-});
 let failed = false;
 
-for (const name of packages) {
-  const dir = join(root, 'packages', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+// Every package that is published (not private).
+for (const { dir, pkg } of publishedPackages()) {
   const problems = [];
   // Every entry point with an import and a require branch: `.`, and subpaths like `./shared`.
   for (const [subpath, entry] of Object.entries(pkg.exports)) {

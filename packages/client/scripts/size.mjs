@@ -1,13 +1,22 @@
 // Prints the size of the browser bundles, minified and gzipped (run `pnpm build` first): the
-// client, and the client with one socket per browser (`@entity-sync/client/shared`).
+// client, and the client with one socket per browser (`@entity-sync/client/shared`). Exits 1 when
+// a bundle is over its budget (CI runs it through scripts/check-published.mjs).
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-for (const [label, name] of [
-  ['client', 'entity-sync-client.browser.min.js'],
-  ['client/shared', 'entity-sync-client-shared.browser.min.js'],
-]) {
-  const code = readFileSync(new URL(`../dist/${name}`, import.meta.url));
+const BUNDLES = [
+  // The core client stays under 4 KB minified + gzipped (4,000 B, whichever KB one means).
+  { label: 'client', file: 'entity-sync-client.browser.min.js', budget: 4_000 },
+  // With one socket per browser: 5,564 B at 0.2.0, room for one more feature.
+  { label: 'client/shared', file: 'entity-sync-client-shared.browser.min.js', budget: 6_144 },
+];
+
+let over = false;
+for (const { label, file, budget } of BUNDLES) {
+  const code = readFileSync(new URL(`../dist/${file}`, import.meta.url));
   const gzipped = gzipSync(code, { level: 9 }).length;
-  console.log(`${label}: minified: ${code.length} B, minified + gzipped: ${gzipped} B (${(gzipped / 1024).toFixed(2)} KiB)`);
+  const verdict = gzipped < budget ? `under its budget of ${budget} B` : `OVER its budget of ${budget} B`;
+  over ||= gzipped >= budget;
+  console.log(`${label}: minified: ${code.length} B, minified + gzipped: ${gzipped} B (${(gzipped / 1024).toFixed(2)} KiB), ${verdict}`);
 }
+process.exit(over ? 1 : 0);

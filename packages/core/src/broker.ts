@@ -7,8 +7,8 @@
  * {@link BrokerSession} with its own subscriptions.
  *
  * Implemented by `MemoryBroker` (this package), `createNatsBroker` (`@entity-sync/nats`) and
- * `createRedisBroker` (`@entity-sync/redis`). A third-party broker is one small file; run
- * `brokerConformance()` from `@entity-sync/testing` against it.
+ * `createRedisBroker` (`@entity-sync/redis`). A third-party broker is one small file that keeps
+ * the promises documented on these types (listed under "Writing a broker" in the core README).
  */
 export interface Broker {
   /**
