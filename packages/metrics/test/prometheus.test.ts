@@ -89,8 +89,8 @@ describe('collectMetrics (prom-client)', () => {
     expect(globalRegistry.getSingleMetric('entity_sync_bus_up')).toBeUndefined();
   });
 
-  it('docs/operations.md lists every series', () => {
-    const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+  it.each(['../../../docs/operations.md', '../README.md'])('%s lists every series', (path) => {
+    const doc = readFileSync(new URL(path, import.meta.url), 'utf8');
     for (const name of NAMES) expect(doc, name).toContain(`\`${name}\``);
   });
 });
