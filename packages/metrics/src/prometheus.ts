@@ -1,4 +1,4 @@
-import { EntitySyncError } from '@entity-sync/core';
+import { EntitySyncError, type SyncStats } from '@entity-sync/core';
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 import { type CommonMetricsOptions, parseCommonOptions, type ResolvedCommonOptions } from './options.js';
 import { type Labels, type ObservedNode, recordEvents } from './record-events.js';
@@ -45,7 +45,11 @@ export function collectMetrics(sync: ObservedNode, options: PrometheusMetricsOpt
       `collectMetrics: "${taken}" is already registered in this registry (one node per registry: pass another \`registry\` or \`prefix\`, or stop() the previous one)`,
     );
   }
-  const metrics = new Map(all.map((series, i) => [series, create(series, names[i]!, resolved, registry, sync)] as const));
+  const snapshot = perScrape(() => sync.stats());
+  const first = all.find((series) => series.stat !== undefined);
+  const metrics = new Map(
+    all.map((series, i) => [series, create(series, names[i]!, resolved, registry, () => snapshot(series === first))] as const),
+  );
   const { labels } = resolved;
   const stopEvents = recordEvents(sync, {
     count: (series, own, by) => (metrics.get(series) as Counter).inc({ ...own, ...labels }, by),
@@ -64,8 +68,25 @@ export function collectMetrics(sync: ObservedNode, options: PrometheusMetricsOpt
   };
 }
 
+/**
+ * `sync.stats()` once per scrape (it walks the node's subjects). prom-client runs every
+ * `collect()` of a scrape synchronously, in registration order: the first series that reads the
+ * stats takes a fresh snapshot (`fresh`), the others reuse it within the same turn of the event
+ * loop (a scrape of one metric alone reads its own).
+ */
+function perScrape<T>(read: () => T): (fresh: boolean) => T {
+  let cached: { value: T } | undefined;
+  return (fresh) => {
+    if (fresh || cached === undefined) {
+      if (cached === undefined) setImmediate(() => (cached = undefined));
+      cached = { value: read() };
+    }
+    return cached.value;
+  };
+}
+
 /** One prom-client metric; series with a `stat` read the node's stats when scraped. */
-function create(series: Series, name: string, options: ResolvedCommonOptions, registry: Registry, sync: ObservedNode): PromMetric {
+function create(series: Series, name: string, options: ResolvedCommonOptions, registry: Registry, stats: () => SyncStats): PromMetric {
   const { labels, buckets } = options;
   const config = { name, help: series.help, labelNames: [...series.labels, ...Object.keys(labels)], registers: [registry] };
   const stat = series.stat;
@@ -76,7 +97,7 @@ function create(series: Series, name: string, options: ResolvedCommonOptions, re
       return new Gauge({
         ...config,
         collect() {
-          if (stat !== undefined) this.set(labels as Labels, stat(sync.stats()));
+          if (stat !== undefined) this.set(labels as Labels, stat(stats()));
         },
       });
     case 'counter':
@@ -86,7 +107,7 @@ function create(series: Series, name: string, options: ResolvedCommonOptions, re
         // The node keeps the total: expose it as is (reset, then add the whole of it).
         collect() {
           this.reset();
-          this.inc(labels as Labels, stat(sync.stats()));
+          this.inc(labels as Labels, stat(stats()));
         },
       });
   }

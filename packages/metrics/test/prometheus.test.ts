@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { register as globalRegistry, Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collectMetrics, prometheusName, SERIES } from '../src/index.js';
 import { connect, findSample, leftovers, parseExposition, startNode, subscribe } from './support.js';
 
@@ -32,6 +32,18 @@ describe('collectMetrics (prom-client)', () => {
     for (const sample of samples) expect(sample.labels).toMatchObject({ node: 'n1', region: 'eu' });
     expect(findSample(samples, 'entity_sync_connections', { node: 'n1', region: 'eu' })).toBe(1);
     expect(findSample(samples, 'entity_sync_fetches_total', { entity: 'items', outcome: 'ok', node: 'n1', region: 'eu' })).toBe(1);
+  });
+
+  it('reads stats() once per scrape, fresh at every scrape', async () => {
+    const node = await itemsNode();
+    const registry = new Registry();
+    leftovers.add({ ...collectMetrics(node.sync, { registry }), close() {} });
+    const stats = vi.spyOn(node.sync, 'stats');
+    expect(findSample(parseExposition(await registry.metrics()), 'entity_sync_connections', {})).toBe(0);
+    expect(stats).toHaveBeenCalledTimes(1);
+    await connect(node);
+    expect(findSample(parseExposition(await registry.metrics()), 'entity_sync_connections', {})).toBe(1);
+    expect(stats).toHaveBeenCalledTimes(2);
   });
 
   it('histograms use the given buckets (seconds)', async () => {
