@@ -11,7 +11,9 @@ import { quickStartApps } from './quick-starts.mjs';
 import { run, runOrThrow } from './run.mjs';
 import { root } from './workspace.mjs';
 
-const FROM_NPM = ['ws@8', 'express@5', 'fastify@5', '@types/express@5', '@types/node@20'];
+// prom-client and @opentelemetry/api are optional peers of @entity-sync/metrics, so npm leaves them
+// out: an app that uses the metrics installs one, as this one does.
+const FROM_NPM = ['ws@8', 'express@5', 'fastify@5', '@types/express@5', '@types/node@20', 'prom-client@15', '@opentelemetry/api@1'];
 /** Installed versions worth printing: the hosts and the peers npm chose. */
 const REPORTED = ['ws', 'nats', 'ioredis', 'react', 'express', 'fastify', 'zod', '@types/ws'];
 
