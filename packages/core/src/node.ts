@@ -279,7 +279,9 @@ export class Node implements EntitySync {
         throw new EntitySyncError('IDENTIFY_FAILED', 'subscribe: identify threw for the secret', { cause });
       }
     }
-    const subscriber = new ServerSubscriber(`server:${++this.#nextClientId}`, secret, user, listener, onError);
+    const subscriber = new ServerSubscriber(`server:${++this.#nextClientId}`, secret, user, listener, onError, (error, key) =>
+      this.report(error, { key }),
+    );
     const error = await this.subscribeEntry(subscriber, { ok: true, key });
     if (error !== undefined) {
       for (const sub of [...subscriber.subscriptions.values()]) this.remove(sub);

@@ -35,11 +35,19 @@ export class ServerSubscriber implements Subscriber {
     readonly user: User | null,
     private readonly listener: ValueListener,
     private readonly onError: ((error: EntitySyncError) => void) | undefined,
+    private readonly report: (error: EntitySyncError, key: EntityKey) => void,
   ) {}
 
   sendValues(sub: Subscription, batch: EncodedBatch): void {
     if (sub.repeats(batch.fingerprint)) return;
-    for (const value of batch.values) this.listener(value.value, sub.key);
+    for (const value of batch.values) {
+      try {
+        this.listener(value.value, sub.key);
+      } catch (cause) {
+        // The listener is application code: its throw is reported and the subscription goes on.
+        this.report(new EntitySyncError('INTERNAL', `a sync.subscribe listener of ${sub.keyString} threw`, { cause }), sub.key);
+      }
+    }
   }
 
   sendError(error: ErrorFrame): void {

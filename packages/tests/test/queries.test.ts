@@ -362,4 +362,23 @@ describe('server-side subscribers', () => {
     expect(seen).toHaveLength(2);
     expect(tags).toHaveLength(1);
   });
+
+  it('a throwing listener is reported and loses nothing: later changes still reach every subscriber', async () => {
+    const todos = new Todos();
+    const reported: { code: string; key: unknown }[] = [];
+    const nodes = await cluster(todos, { onError: (error, ctx) => reported.push({ code: error.code, key: ctx.key }) });
+    const seen: unknown[] = [];
+    await nodes[1]!.sync.subscribe(listKey('ann'), () => {
+      throw new Error('listener bug');
+    });
+    await nodes[1]!.sync.subscribe(listKey('ann'), (value) => seen.push(value));
+    expect(reported).toEqual([{ code: 'INTERNAL', key: expect.objectContaining(listKey('ann')) }]); // the first snapshot
+
+    const milk: Todo = { id: 't1', owner: 'ann', title: 'milk', done: false };
+    await write(nodes[0]!, todos, milk);
+    await expect.poll(() => seen.at(-1)).toEqual([milk]);
+    await write(nodes[0]!, todos, { ...milk, done: true }); // the fetch slot was released
+    await expect.poll(() => seen.at(-1)).toEqual([{ ...milk, done: true }]);
+    expect(reported.map((r) => r.code)).toEqual(['INTERNAL', 'INTERNAL', 'INTERNAL']);
+  });
 });
