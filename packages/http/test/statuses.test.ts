@@ -56,17 +56,19 @@ describe('202', () => {
     await two.waitFor((f) => f.type === 'data' && f.id === '2' && f.data.v === 3);
   });
 
-  it('notifies tags: every value whose fetch declared the tag is fetched again, beside plain keys', async () => {
-    const server = await start();
+  it('notifies tags: every value whose fetch declared the tag is fetched again, on every node, beside plain keys', async () => {
+    const broker = new MemoryBroker();
+    const server = await start({ sync: { broker } });
+    const other = await start({ sync: { broker } }); // its clients hear the tag over the bus
     const lists = new Map([['7', ['milk']]]);
-    server.sync.registerEntity('todoList', {
+    other.sync.registerEntity('todoList', {
       fetch: (key, ctx) => {
         ctx.dependsOn({ tag: `todos/owner/${key.id}` });
         return lists.get(key.id) ?? [];
       },
     });
     server.store.set('1', { v: 1 });
-    const list = await server.subscribe('7', 'todoList');
+    const list = await other.subscribe('7', 'todoList');
     const item = await server.subscribe('1');
     await list.waitFor((f) => f.type === 'data' && f.data.length === 1);
     lists.set('7', ['milk', 'eggs']);
