@@ -33,6 +33,7 @@ export class WebhookRelay {
   readonly #queue: WebhookEvent[] = [];
   readonly #stats = { delivered: 0, failed: 0, dropped: 0, retries: 0 };
   readonly #stop = new AbortController();
+  /** The delivery loop while it runs; cleared by the loop itself in the same step that finds the queue empty. */
   #running: Promise<void> | undefined;
 
   constructor(
@@ -52,7 +53,7 @@ export class WebhookRelay {
       this.#stats.dropped++;
       this.onOutcome(oldest, 'dropped', `the queue holds at most ${this.#options.maxQueue} events`);
     }
-    this.#running ??= this.#drain().finally(() => (this.#running = undefined));
+    this.#running ??= this.#drain();
     return event;
   }
 
@@ -70,8 +71,12 @@ export class WebhookRelay {
   }
 
   async #drain(): Promise<void> {
-    for (let event = this.#queue.shift(); event !== undefined && !this.#stop.signal.aborted; event = this.#queue.shift()) {
-      await this.#deliver(event);
+    try {
+      for (let event = this.#queue.shift(); event !== undefined && !this.#stop.signal.aborted; event = this.#queue.shift()) {
+        await this.#deliver(event);
+      }
+    } finally {
+      this.#running = undefined; // synchronously after the empty queue was seen: an enqueue from now on starts a new loop
     }
   }
 
