@@ -50,9 +50,29 @@ export function goalTable(results: Results, scenarios: Scenario[]): string {
   return lines.join('\n');
 }
 
+/** Each absolute goal of the issue (a metric's `limit`), per target that ran the scenario. */
+export function limitTable(results: Results, scenarios: Scenario[]): string {
+  const lines = ['| scenario | figure | target | median | goal | met |', '|---|---|---|---:|---:|:---:|'];
+  for (const scenario of scenarios) {
+    for (const metric of scenario.metrics.filter((m) => m.limit !== undefined)) {
+      for (const target of results.targetsOf(scenario.name)) {
+        const value = results.spread(scenario.name, target.id, metric.key).median;
+        const met = metric.better === 'lower' ? value <= metric.limit! : value >= metric.limit!;
+        const goal = `${metric.better === 'lower' ? '≤' : '≥'} ${formatValue(metric, metric.limit!)}`;
+        lines.push(
+          `| ${scenario.name} | ${header(metric)} | ${target.label} | ${formatValue(metric, value)} | ${goal} | ${met ? 'yes' : '**no**'} |`,
+        );
+      }
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** The whole report as markdown: goals, then every scenario's table. */
 export function renderReport(results: Results, scenarios: Scenario[], sizes: Sizes): string {
   const parts = ['## Goals (ratio of medians to the hand-written server on the same broker)', '', goalTable(results, scenarios)];
+  const limits = limitTable(results, scenarios);
+  if (limits) parts.push('', '## Absolute goals (median of the runs)', '', limits);
   for (const scenario of scenarios) {
     if (!results.runs.has(scenario.name)) continue;
     parts.push('', `## ${scenario.name}`, '', scenario.description(sizes), '', scenarioTable(results, scenario));

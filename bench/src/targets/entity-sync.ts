@@ -82,6 +82,7 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
         busSubscriptions: s.busSubscriptions,
       };
     },
+    drain: (drainMs) => sync.drain({ drainMs }),
     async close() {
       await transport.close();
       await sync.close();
