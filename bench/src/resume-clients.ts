@@ -65,6 +65,8 @@ export interface ResumeSummary {
   /** Clients of the group that are not connected with a fresh subscription now. */
   notBack: number;
   clients: number;
+  /** CPU time (user + system) of the driver process since the reset, ms: is the driver the bottleneck? */
+  driverCpuMs: number;
   /** A few error frames or failure reasons. */
   errors: string[];
 }
@@ -247,6 +249,7 @@ export class ResumeClients {
   #errors = new Set<string>();
   #resumes: Resume[] = [];
   #since = nowMs();
+  #cpuSince = process.cpuUsage();
   #cycles: NodeJS.Timeout[] = [];
   #jittering = false;
 
@@ -294,6 +297,7 @@ export class ResumeClients {
   reset(): void {
     this.#resumes = [];
     this.#since = nowMs();
+    this.#cpuSince = process.cpuUsage();
     this.bytes = this.dataFrames = this.refused = this.failures = this.errorFrames = 0;
     this.#errors.clear();
   }
@@ -354,6 +358,7 @@ export class ResumeClients {
     const fromOpen = Float64Array.from(resumes, (r) => r.freshAt - r.openAt).sort();
     const fromDown = Float64Array.from(resumes, (r) => r.freshAt - r.downAt).sort();
     const connecting = Float64Array.from(resumes, (r) => r.openedAt - r.openAt).sort();
+    const cpu = process.cpuUsage(this.#cpuSince);
     const perSecond = new Map<number, number>();
     for (const r of resumes) {
       const second = Math.floor((r.freshAt - this.#since) / 1000);
@@ -376,6 +381,7 @@ export class ResumeClients {
       errorFrames: this.errorFrames,
       notBack: members.filter((c) => !c.up).length,
       clients: members.length,
+      driverCpuMs: (cpu.user + cpu.system) / 1000,
       errors: [...this.#errors],
     };
   }

@@ -1,6 +1,6 @@
 import { sleep } from '../clock.js';
 import type { GroupSpec, ResumeSummary } from '../resume-clients.js';
-import type { Scenario, ScenarioContext } from '../scenario.js';
+import { cpuSpent, type Scenario, type ScenarioContext } from '../scenario.js';
 
 /** Longer than the node's value cache (`resumeCacheMs`, 2 s by default): each storm starts with it cold. */
 const CACHE_COLD_MS = 2_500;
@@ -16,18 +16,20 @@ function distinctPairs(nodes: number, s: ScenarioContext['sizes']['storm']): num
 }
 
 /** One storm: every client drops and reconnects within the spread; fetch calls counted on the nodes. */
-async function storm(ctx: ScenarioContext, fp: boolean): Promise<ResumeSummary & { fetches: number }> {
+async function storm(ctx: ScenarioContext, fp: boolean): Promise<ResumeSummary & { fetches: number; cpu: number }> {
   const { deployment, driver, sizes } = ctx;
   await sleep(CACHE_COLD_MS);
   const before = await deployment.stats();
+  const cpuBefore = await deployment.cpu();
   const summary = await driver.call<ResumeSummary>(
     { t: 'resume.storm', fp, spreadMs: sizes.storm.spreadMs, timeoutMs: STORM_TIMEOUT_MS },
     STORM_TIMEOUT_MS + 30_000,
   );
+  const cpu = cpuSpent(cpuBefore, await deployment.cpu());
   const after = await deployment.stats();
   const fetches = after.reduce((sum, s, i) => sum + (s['fetch.items'] ?? 0) - (before[i]!['fetch.items'] ?? 0), 0);
   if (summary.errors.length) ctx.log(`${fp ? 'with' : 'without'} fp: ${summary.errors.join('; ')}`);
-  return { ...summary, fetches };
+  return { ...summary, fetches, cpu };
 }
 
 export const stormScenario: Scenario = {
@@ -51,6 +53,9 @@ export const stormScenario: Scenario = {
     { key: 'bytes', label: 'bytes per client, with fp', unit: 'B', better: 'lower', noRatio: true, digits: 0 },
     { key: 'bytesBase', label: 'bytes per client, without fp', unit: 'B', better: 'lower', noRatio: true, digits: 0 },
     { key: 'bytesRatio', label: 'bytes with fp / full resend', unit: '%', better: 'lower', noRatio: true, digits: 1, limit: 5 },
+    { key: 'cpu', label: 'server CPU per reconnect, with fp', unit: 'µs', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'cpuBase', label: 'server CPU per reconnect, without fp', unit: 'µs', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'driverCpu', label: 'driver CPU per reconnect, with fp', unit: 'µs', better: 'lower', noRatio: true, digits: 0 },
     { key: 'refused', label: 'upgrades refused (503), with fp', unit: '', better: 'lower', noRatio: true, digits: 0 },
     { key: 'stuck', label: 'clients stuck (both storms)', unit: '', better: 'lower', noRatio: true, digits: 0, limit: 0 },
   ],
@@ -84,6 +89,9 @@ export const stormScenario: Scenario = {
       bytes: withFp.bytes / s.clients,
       bytesBase: base.bytes / s.clients,
       bytesRatio: (100 * withFp.bytes) / base.bytes,
+      cpu: withFp.cpu / s.clients,
+      cpuBase: base.cpu / s.clients,
+      driverCpu: (withFp.driverCpuMs * 1000) / s.clients,
       refused: withFp.refused,
       stuck: withFp.notBack + base.notBack,
     };
