@@ -55,6 +55,8 @@ export interface ResumeSummary {
   /** Reconnects that ended fresh in the busiest second, and on average over the seconds that had any. */
   peakPerSec: number;
   meanPerSec: number;
+  /** Connections lost (dropped, or closed by the server) in the busiest second: how evenly a drain closes them. */
+  downPeakPerSec: number;
   /** WebSocket message bytes and data frames received since the reset. */
   bytes: number;
   dataFrames: number;
@@ -359,11 +361,7 @@ export class ResumeClients {
     const fromDown = Float64Array.from(resumes, (r) => r.freshAt - r.downAt).sort();
     const connecting = Float64Array.from(resumes, (r) => r.openedAt - r.openAt).sort();
     const cpu = process.cpuUsage(this.#cpuSince);
-    const perSecond = new Map<number, number>();
-    for (const r of resumes) {
-      const second = Math.floor((r.freshAt - this.#since) / 1000);
-      perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-    }
+    const perSecond = this.#perSecond(resumes.map((r) => r.freshAt));
     return {
       resumes: resumes.length,
       p50: quantile(fromOpen, 0.5),
@@ -374,6 +372,7 @@ export class ResumeClients {
       lastFreshMs: resumes.reduce((max, r) => Math.max(max, r.freshAt - this.#since), 0),
       peakPerSec: Math.max(0, ...perSecond.values()),
       meanPerSec: perSecond.size ? resumes.length / perSecond.size : 0,
+      downPeakPerSec: Math.max(0, ...this.#perSecond(resumes.map((r) => r.downAt)).values()),
       bytes: this.bytes,
       dataFrames: this.dataFrames,
       refused: this.refused,
@@ -384,6 +383,16 @@ export class ResumeClients {
       driverCpuMs: (cpu.user + cpu.system) / 1000,
       errors: [...this.#errors],
     };
+  }
+
+  /** How many of `times` fall in each second since the reset. */
+  #perSecond(times: number[]): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const t of times) {
+      const second = Math.floor((t - this.#since) / 1000);
+      counts.set(second, (counts.get(second) ?? 0) + 1);
+    }
+    return counts;
   }
 
   async closeAll(): Promise<void> {

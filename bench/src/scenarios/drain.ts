@@ -34,6 +34,7 @@ export const drain: Scenario = {
   metrics: [
     { key: 'peakPerSec', label: "survivors' reconnects, busiest second", unit: '/s', better: 'lower', noRatio: true, digits: 0 },
     { key: 'meanPerSec', label: "survivors' reconnects per second, mean", unit: '/s', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'closedPeakPerSec', label: '1012 received, busiest second', unit: '/s', better: 'lower', noRatio: true, digits: 0 },
     { key: 'downP99', label: 'survivor 1012 to fresh p99', unit: 'ms', better: 'lower', noRatio: true, digits: 0 },
     { key: 'lastBack', label: 'drain start to last survivor fresh', unit: 'ms', better: 'lower', noRatio: true, digits: 0 },
     { key: 'baseP99', label: 'others p99, no drain', unit: 'ms', better: 'lower', noRatio: true, digits: 2 },
@@ -80,6 +81,7 @@ export const drain: Scenario = {
     return {
       peakPerSec: survivors.peakPerSec,
       meanPerSec: survivors.meanPerSec,
+      closedPeakPerSec: survivors.downPeakPerSec,
       downP99: survivors.downP99,
       lastBack: survivors.lastFreshMs,
       baseP99: base.p99,
