@@ -15,6 +15,11 @@ function cell(results: Results, scenario: string, target: TargetSpec, metric: Me
   return text;
 }
 
+/** A target's label, with the scenario's own node count when it asks for one (`drain`: 3). */
+function labelOf(target: TargetSpec, scenario: Scenario): string {
+  return scenario.nodes ? target.label.replace(/\d+ nodes?/, `${scenario.nodes} nodes`) : target.label;
+}
+
 function header(metric: Metric): string {
   return metric.unit ? `${metric.label} (${metric.unit})` : metric.label;
 }
@@ -28,7 +33,7 @@ export function scenarioTable(results: Results, scenario: Scenario): string {
     const cells = error
       ? [`not available: ${error.split('\n')[0]!.slice(0, 160)}`, ...scenario.metrics.slice(1).map(() => '')]
       : scenario.metrics.map((m) => cell(results, scenario.name, target, m));
-    lines.push(`| ${target.label} | ${cells.join(' | ')} |`);
+    lines.push(`| ${labelOf(target, scenario)} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -60,7 +65,7 @@ export function limitTable(results: Results, scenarios: Scenario[]): string {
         const met = metric.better === 'lower' ? value <= metric.limit! : value >= metric.limit!;
         const goal = `${metric.better === 'lower' ? '≤' : '≥'} ${formatValue(metric, metric.limit!)}`;
         lines.push(
-          `| ${scenario.name} | ${header(metric)} | ${target.label} | ${formatValue(metric, value)} | ${goal} | ${met ? 'yes' : '**no**'} |`,
+          `| ${scenario.name} | ${header(metric)} | ${labelOf(target, scenario)} | ${formatValue(metric, value)} | ${goal} | ${met ? 'yes' : '**no**'} |`,
         );
       }
     }
