@@ -62,7 +62,7 @@ async function runOne(driver: Driver, scenario: Scenario, target: TargetSpec, si
     deployment = await Deployment.start(scenario.nodes ? { ...target, nodes: scenario.nodes } : target, scenario.padBytes);
     deployment.onSend = (items, ts) => driver.sent(items, ts);
     const ctx = { target, deployment, driver, sizes, log: (m: string) => console.log(`    ${m}`) };
-    return await withTimeout(scenario.run(ctx), SCENARIO_TIMEOUT_MS, `${scenario.name} on ${target.id}`);
+    return await withTimeout(scenario.run(ctx), scenario.timeoutMs ?? SCENARIO_TIMEOUT_MS, `${scenario.name} on ${target.id}`);
   } catch (error) {
     return (error as Error).message ?? String(error);
   } finally {

@@ -41,6 +41,8 @@ export interface Scenario {
   padBytes: number;
   /** Node processes to start, when not the target's own count (e.g. 3 for `drain`). */
   nodes?: number;
+  /** How long a run may take before it counts as failed. @default 180000 */
+  timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<Record<string, number>>;
 }
 

@@ -45,6 +45,7 @@ export const drain: Scenario = {
   appliesTo: (t) => t.id === 'es-nats',
   nodes: 3,
   padBytes: 100,
+  timeoutMs: 300_000,
   async run(ctx) {
     const { deployment, driver, sizes } = ctx;
     const s = sizes.drain;
