@@ -13,7 +13,7 @@ import { renderReport } from './report.js';
 import { Results } from './results.js';
 import type { Scenario } from './scenario.js';
 import { fanout } from './scenarios/fanout.js';
-import { fetchCalls } from './scenarios/fetch.js';
+import { fetchCalls, viewFetches } from './scenarios/fetch.js';
 import { keys } from './scenarios/keys.js';
 import { memory } from './scenarios/memory.js';
 import { slowClient } from './scenarios/slow-client.js';
@@ -25,7 +25,7 @@ import { TARGETS, type TargetSpec } from './targets/index.js';
 import { writeDocs } from './docs.js';
 import { CHANGES_FULL, CHANGES_QUICK, runChanges } from './changes/run.js';
 
-const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, slowClient];
+const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, viewFetches, slowClient];
 // Reconnect storms, deploys (issue 11): the reconnecting clients of src/resume-clients.ts.
 SCENARIOS.push(stormScenario, jitter, drain);
 const SCENARIO_TIMEOUT_MS = 180_000;
