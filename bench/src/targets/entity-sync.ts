@@ -91,6 +91,7 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
         encodings: s.encodings,
       };
     },
+    drain: (drainMs) => sync.drain({ drainMs }),
     async close() {
       await transport.close();
       await sync.close();
