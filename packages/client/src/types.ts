@@ -1,10 +1,20 @@
-import type { EntityKey, EntityMap, EntityNameOf, KeyOf, QuerySpec, ValueOf } from '@entity-sync/protocol';
+import type {
+  EntityKey,
+  EntityMap,
+  EntityNameOf,
+  IdEntityNameOf,
+  KeyOf,
+  ParamsOf,
+  QueryEntityNameOf,
+  QuerySpec,
+  ValueOf,
+} from '@entity-sync/protocol';
 
 /**
  * The entity map types live in `@entity-sync/protocol`, shared with the server
  * (`createEntitySync<Entities>()` in `@entity-sync/core`): one map types both sides.
  */
-export type { EntityKey, EntityMap, KeyOf, QuerySpec, ValueOf };
+export type { EntityKey, EntityMap, IdEntityNameOf, KeyOf, ParamsOf, QueryEntityNameOf, QuerySpec, ValueOf };
 
 /** The names of an entity map, as strings. */
 export type EntityName<E> = EntityNameOf<E>;
