@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import type { ChangeTargetOf, KeyOf, ParamsOf, ValueOf } from './entity-map.js';
-import { createEntitySync, type EntitySync, type FetchContext, type QueryKey } from './index.js';
+import { allowOwner, createEntitySync, type EntitySync, type FetchContext, ownRows, type QueryKey } from './index.js';
 import type { EntityKey } from './keys.js';
 
 interface Item {
@@ -43,10 +43,22 @@ function serverCalls(sync: EntitySync<Entities>): void {
     fetch: (key): Row => ({ id: key.id, title: 't', ownerSecret: 's' }),
     view: (row: Row | null, ctx) => (row === null || row.ownerSecret !== ctx.secret ? null : { id: row.id, title: row.title }),
   });
+  // The ready-made rules fit typed entities.
+  sync.registerEntity('todoList', {
+    params: z.object({ owner: z.string() }),
+    authorize: allowOwner('owner'),
+    view: ownRows('title'),
+    fetch: () => [],
+  });
   // Pre-serialized JSON, null, a promise of null, and ctx.send of the value type all pass.
   sync.registerEntity('items', { fetch: () => '{"id":"1","title":"t"}' });
   sync.registerEntity('items', { fetch: async () => null });
   sync.registerEntity('items', { fetch: (_key, ctx) => ctx.send({ id: '1', title: 't' }) });
+  sync.registerEntity('items', {
+    fetch: async (_key, ctx) => {
+      ctx.send({ id: '1', title: 't' });
+    },
+  });
 
   // @ts-expect-error: not an entity of the map
   sync.registerEntity('itemz', { fetch: () => null });
