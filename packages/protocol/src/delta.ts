@@ -86,25 +86,25 @@ function diffArray(from: readonly unknown[], to: readonly unknown[], path: Delta
  * gives a wrong result rather than an error: check the result's fingerprint.
  */
 export function applyDelta(value: unknown, ops: readonly DeltaOp[]): unknown {
-  const root: Record<string | number, unknown> = { v: value };
+  const root = [value] as unknown as Record<DeltaPathStep, unknown>;
   const copies = new Set<unknown>();
   for (const op of ops) {
     let node = root;
-    let key: DeltaPathStep = 'v';
+    let key: DeltaPathStep = 0;
     for (const step of op[0]) {
       let child = node[key];
       if (!copies.has(child)) {
         copies.add((child = Array.isArray(child) ? [...child] : { ...(child as object) }));
         node[key] = child;
       }
-      node = child as Record<string | number, unknown>;
+      node = child as Record<DeltaPathStep, unknown>;
       key = step;
     }
     if (op.length > 1) node[key] = op[1];
     else if (Array.isArray(node)) node.length = key as number;
     else delete node[key];
   }
-  return root.v;
+  return root[0];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
