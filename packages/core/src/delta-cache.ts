@@ -1,4 +1,4 @@
-import { diffJson } from '@entity-sync/protocol';
+import { diffJsonText } from '@entity-sync/protocol';
 import type { EncodedBatch } from './encode.js';
 
 /** The `deltas` option, resolved: when a delta frame replaces a `data` frame. */
@@ -15,19 +15,10 @@ export interface DeltaCounters {
   deltaFramesSent: number;
 }
 
-/** A value a delta may start from or lead to: its fingerprint and JSON, parsed once when first needed. */
-export class DeltaValue {
-  #parsed: { value: unknown } | undefined;
-
-  constructor(
-    readonly fp: number,
-    readonly json: string,
-  ) {}
-
-  parsed(): unknown {
-    this.#parsed ??= { value: JSON.parse(this.json) };
-    return this.#parsed.value;
-  }
+/** A value a delta may start from or lead to: its fingerprint and its JSON. */
+export interface DeltaValue {
+  readonly fp: number;
+  readonly json: string;
 }
 
 /**
@@ -58,7 +49,7 @@ export class PendingDelta {
 
   #build(): string | null {
     this.counters.deltasComputed++;
-    const ops = JSON.stringify(diffJson(this.from.parsed(), this.to.parsed()));
+    const ops = JSON.stringify(diffJsonText(this.from.json, this.to.json));
     const frame = `{"type":"delta"${this.keyFields}"base":${this.from.fp},"fp":${this.to.fp},"ops":${ops}}`;
     return frame.length <= this.fullLength * this.rule.maxRatio ? frame : null;
   }
@@ -70,8 +61,8 @@ const DATA_TAIL = '"data":';
 /**
  * The last value delivered to each (key, group), the base of the next fetch's delta. Entries
  * are keyed by the group's set of subscriptions (weakly), so a group that empties takes its
- * value with it: memory is one value per (key, group) with subscribers, kept only while deltas
- * are on, and parsed only once a delta was asked for.
+ * value with it: memory is one value's JSON per (key, group) with subscribers (a string the
+ * fetch's frames already hold), kept only while deltas are on.
  */
 export class DeltaCache {
   readonly #last = new WeakMap<object, DeltaValue>();
@@ -96,8 +87,8 @@ export class DeltaCache {
     }
     const previous = this.#last.get(members);
     const fp = batch.fingerprint;
-    if (previous?.fp === fp) return; // the same value again: subscribers skip it; keep the parsed base
-    const next = new DeltaValue(fp, json);
+    if (previous?.fp === fp) return; // the same value again: subscribers skip it
+    const next: DeltaValue = { fp, json };
     this.#last.set(members, next);
     if (previous === undefined) return;
     const keyFields = dataPrefix.slice(DATA_HEAD.length, -DATA_TAIL.length);

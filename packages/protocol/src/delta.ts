@@ -33,7 +33,9 @@ export function diffJson(from: unknown, to: unknown): DeltaOp[] {
 
 function walk(from: unknown, to: unknown, path: DeltaPathStep[], ops: DeltaOp[]): void {
   if (from === to) return;
-  if (isRecord(from) && isRecord(to)) {
+  if (typeof from !== 'object' || typeof to !== 'object' || from === null || to === null) {
+    ops.push([[...path], to]);
+  } else if (isRecord(from) && isRecord(to)) {
     if (!diffObject(from, to, path, ops)) ops.push([[...path], to]);
   } else if (Array.isArray(from) && Array.isArray(to)) {
     diffArray(from, to, path, ops);
@@ -46,6 +48,18 @@ function walk(from: unknown, to: unknown, path: DeltaPathStep[], ops: DeltaOp[])
 function diffObject(from: Record<string, unknown>, to: Record<string, unknown>, path: DeltaPathStep[], ops: DeltaOp[]): boolean {
   const fromKeys = Object.keys(from);
   const toKeys = Object.keys(to);
+  if (sameKeys(fromKeys, toKeys) && !Object.hasOwn(to, '__proto__')) {
+    // The common case, and the fast one: the same keys in the same order.
+    for (const key of toKeys) {
+      const a = from[key];
+      const b = to[key];
+      if (a === b) continue;
+      path.push(key);
+      walk(a, b, path, ops);
+      path.pop();
+    }
+    return true;
+  }
   if (!keepsOrder(fromKeys, to, toKeys)) return false;
   // Applying would set a prototype, not a key named `__proto__`: such objects are set whole.
   if (Object.hasOwn(from, '__proto__') || Object.hasOwn(to, '__proto__')) return deepEqual(from, to);
@@ -56,6 +70,12 @@ function diffObject(from: Record<string, unknown>, to: Record<string, unknown>, 
     else ops.push([[...path], to[key]]);
     path.pop();
   }
+  return true;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

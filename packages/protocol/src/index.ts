@@ -16,6 +16,7 @@ export {
   type ServerFrame,
 } from './frames.js';
 export { applyDelta, type DeltaOp, type DeltaPathStep, diffJson } from './delta.js';
+export { diffJsonText } from './delta-text.js';
 export { fingerprint, valueFingerprint } from './fingerprint.js';
 export { canonicalParams, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, type Params, paramsProblem } from './params.js';
 export {
