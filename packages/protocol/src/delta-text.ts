@@ -1,4 +1,4 @@
-import { type DeltaOp, type DeltaPathStep, diffJson } from './delta.js';
+import { type DeltaOp, diffJson } from './delta.js';
 
 /**
  * The operations of {@link diffJson} from one JSON text to another, without parsing either
