@@ -53,6 +53,11 @@ describe('diffJson and applyDelta', () => {
     };
     const changed = (i: number, row: object) => rows.map((r, n) => (n === i ? row : r));
     check({ ...from, title: 'second' }, [[['title'], 'second']]);
+    check({ ...from, title: 'say "hi" \\', rows: changed(9, { n: 9, text: '\\"', tags: [] }) }, [
+      [['title'], 'say "hi" \\'],
+      [['rows', 9, 'text'], '\\"'],
+      [['rows', 9, 'tags', 0]],
+    ]);
     check({ ...from, rows: changed(30, { n: 30, text: 'row 30!', tags: ['a', 'b'] }) }, [[['rows', 30, 'text'], 'row 30!']]);
     check({ ...from, rows: changed(7, { n: 7, text: 'row 7', tags: ['a'] }) }, [[['rows', 7, 'tags', 1]]]);
     check({ ...from, rows: changed(7, { n: 7, text: 'row 7', tags: ['a', 'b'], more: 1 }) }, [[['rows', 7, 'more'], 1]]);
