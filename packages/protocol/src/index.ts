@@ -17,6 +17,18 @@ export {
 } from './frames.js';
 export { applyDelta, type DeltaOp, type DeltaPathStep, diffJson } from './delta.js';
 export { diffJsonText } from './delta-text.js';
+export type {
+  EntityMap,
+  EntityNameOf,
+  IdEntityNameOf,
+  IsQuery,
+  IsUntypedMap,
+  KeyOf,
+  ParamsOf,
+  QueryEntityNameOf,
+  QuerySpec,
+  ValueOf,
+} from './entity-map.js';
 export { fingerprint, valueFingerprint } from './fingerprint.js';
 export { canonicalParams, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, type Params, paramsProblem } from './params.js';
 export {
