@@ -302,7 +302,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     const ref = this.nextRef++;
     this.pending.set(ref, { action, keys: new Set(keys) });
     // Every subscribe says the client applies delta frames (servers send them when configured to).
-    this.socket!.send(JSON.stringify(action === 'subscribe' ? { action, body, ref, deltas: true } : { action, body, ref }));
+    this.socket!.send(JSON.stringify({ action, body, ref, deltas: action === 'subscribe' || undefined }));
     return ref;
   }
 
