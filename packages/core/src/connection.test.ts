@@ -57,4 +57,31 @@ describe('Connection', () => {
     expect(after.filter((f: any) => f.type === 'data')).toEqual([{ type: 'data', entity: 'docs', id: 'even', data: { v: 1, as: 'new' } }]);
     await sync.close();
   });
+
+  it('sends again a value dropped from its outbox by a secret change, though the refetch has the same bytes', async () => {
+    const sync = createEntitySync({ highWaterMark: 100 });
+    let version = 0;
+    sync.registerEntity('docs', { fetch: () => ({ v: version }) });
+    const socket = new FakeSocket();
+    const connection = sync.accept(socket, { protocol: 'v1' }, 'old');
+    connection.receive(JSON.stringify({ action: 'subscribe', body: { entity: 'docs', id: '1' }, ref: 1 }));
+    await tick();
+    expect(socket.sent.filter((f: any) => f.type !== 'connected')).toEqual([
+      { type: 'data', entity: 'docs', id: '1', data: { v: 0 } },
+      { type: 'ack', ref: 1 },
+    ]);
+
+    socket.bufferedAmount = 1_000; // { v: 1 } waits in the outbox
+    version = 1;
+    await sync.notifyAllOfChange({ entity: 'docs', id: '1' });
+    await tick();
+    connection.receive(JSON.stringify({ action: 'secret', body: 'new', ref: 2 })); // drops it; the refetch reads { v: 1 } again
+    await tick();
+    socket.bufferedAmount = 0;
+    connection.drained();
+    await tick();
+
+    expect(socket.sent.filter((f: any) => f.type === 'data').at(-1)).toEqual({ type: 'data', entity: 'docs', id: '1', data: { v: 1 } });
+    await sync.close();
+  });
 });

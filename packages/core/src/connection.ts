@@ -126,7 +126,12 @@ export class Connection implements Subscriber, ConnectionHandle {
     this.user = null; // until `identify` answers for the new secret
     this.identity = undefined;
     this.#generation++;
-    this.#outbox?.dropValues();
+    this.#dropWaitingValues();
+  }
+
+  /** Drops the values waiting in the outbox; their keys no longer know what the client holds. */
+  #dropWaitingValues(): void {
+    for (const key of this.#outbox?.dropValues() ?? []) this.subscriptions.get(key)?.forgetSent();
   }
 
   /** Takes a token from the rate limit's bucket; false when it is empty. */
@@ -158,7 +163,7 @@ export class Connection implements Subscriber, ConnectionHandle {
     if (!this.#open) return;
     this.expired = true;
     this.#generation++;
-    this.#outbox?.dropValues();
+    this.#dropWaitingValues();
     this.user = null;
     this.sendError({ code: 'SECRET_EXPIRED', message: 'the secret expired: send a new one' });
     this.node.secretExpired(this);

@@ -51,14 +51,17 @@ export class Outbox {
 
   /**
    * Forgets the values waiting (not acks or errors): after a secret change they were fetched
-   * with a secret the connection no longer has.
+   * with a secret the connection no longer has. Returns the keys whose values were dropped.
    */
-  dropValues(): void {
+  dropValues(): KeyString[] {
+    const dropped: KeyString[] = [];
     for (const [slot, frames] of this.#waiting) {
       if (slot.startsWith('\0')) continue;
       this.#waiting.delete(slot);
       this.#waitingBytes -= size(frames);
+      dropped.push(slot);
     }
+    return dropped;
   }
 
   /** The socket wrote out its buffer: send what waits, as far as the high-water mark allows. */

@@ -114,6 +114,14 @@ export class Subscription {
     return this.#lastSent;
   }
 
+  /**
+   * The values sent last never reached the client (dropped from the outbox): what it holds is
+   * unknown, so the next values are sent whatever they are.
+   */
+  forgetSent(): void {
+    this.#lastSent = undefined;
+  }
+
   /** Whether values with `fingerprint` are the ones sent last; remembers them if not. */
   repeats(fingerprint: number): boolean {
     if (this.#lastSent === fingerprint) return true;
