@@ -777,11 +777,14 @@ export class Node implements EntitySync {
 
   /**
    * Keeps a result for subscribers who come soon (a reconnect storm): only one fetched after the
-   * bus confirmed the key, and without dependencies on other subjects (their changes would not
-   * reach it once nobody subscribes).
+   * bus confirmed the key and after the last change of it this node saw (a fetch that ran across
+   * a notify read the store before that change), and without dependencies on other subjects
+   * (their changes would not reach it once nobody subscribes).
    */
   #remember(entry: KeyEntry, group: GroupId, seq: number, values: readonly unknown[], batch: EncodedBatch | undefined): void {
-    if (!this.#cache.enabled || !entry.topic.subscribed || seq <= entry.topic.confirmedSeq || entry.dependencies.has(group)) return;
+    const { topic } = entry;
+    if (!this.#cache.enabled || !topic.subscribed || seq <= topic.confirmedSeq || seq <= topic.notifiedAt || entry.dependencies.has(group))
+      return;
     this.#cache.put(entry.keyString, group, { values, batch, seq, at: Date.now() });
   }
 
