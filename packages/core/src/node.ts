@@ -151,6 +151,8 @@ export class Node implements EntitySync {
   #nextClientId = 0;
   #closing: Promise<void> | undefined;
   #draining: Promise<void> | undefined;
+  /** Set when the node really closes: after the drain window of `close({ drainMs })`. */
+  #closed = false;
 
   constructor(readonly options: ResolvedOptions) {
     this.nodeId = options.nodeId ?? randomUUID();
@@ -203,11 +205,11 @@ export class Node implements EntitySync {
 
   accept(socket: SocketLike, options: AcceptOptions, secret = ''): ConnectionHandle {
     const connection = new Connection(String(++this.#nextClientId), socket, this, options.protocol, secret, options.expiresAt);
-    if (this.#closing !== undefined) {
+    if (this.#closed) {
       connection.close(CloseCode.GoingAway, 'server shutting down');
       return connection;
     }
-    if (this.#draining !== undefined) {
+    if (this.draining) {
       connection.close(CloseCode.ServiceRestart, 'server draining: reconnect elsewhere');
       return connection;
     }
@@ -218,7 +220,7 @@ export class Node implements EntitySync {
   }
 
   notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[], options?: NotifyOptions): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'notifyAllOfChange: the bridge is closed'));
+    if (this.#closed) return Promise.reject(new EntitySyncError('CLOSED', 'notifyAllOfChange: the bridge is closed'));
     const at = options?.changedAt ?? Date.now();
     if (!Array.isArray(targets)) return this.#notifyOne(targets as ChangeTarget, at);
     const list = (targets as readonly ChangeTarget[]).map(toTarget);
@@ -262,7 +264,7 @@ export class Node implements EntitySync {
     listener: ValueListener | ((tag: Tag) => void),
     options: ServerSubscribeOptions = {},
   ): Promise<() => void> {
-    if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'subscribe: the bridge is closed'));
+    if (this.#closed) return Promise.reject(new EntitySyncError('CLOSED', 'subscribe: the bridge is closed'));
     const checked = toTarget(target);
     if (checked instanceof EntitySyncError) return Promise.reject(checked);
     if ('tag' in checked) return this.#watchTag(checked, listener as (tag: Tag) => void);
@@ -319,7 +321,7 @@ export class Node implements EntitySync {
   }
 
   async resyncAll(): Promise<void> {
-    if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', 'resyncAll: the bridge is closed');
+    if (this.#closed) throw new EntitySyncError('CLOSED', 'resyncAll: the bridge is closed');
     this.#resync('local');
     await this.#bus.publishControl({ op: 'resync' });
   }
@@ -370,7 +372,8 @@ export class Node implements EntitySync {
   }
 
   close(options: { drainMs?: number } = {}): Promise<void> {
-    this.#closing ??= (options.drainMs === undefined ? Promise.resolve() : this.drain(options)).then(() => this.#close());
+    // The node serves on while it drains; without drainMs it closes now.
+    this.#closing ??= options.drainMs === undefined ? this.#close() : this.drain(options).then(() => this.#close());
     return this.#closing;
   }
 
@@ -387,7 +390,7 @@ export class Node implements EntitySync {
   async #access(message: ControlMessage & { filter: WireAccessFilter }, filter: AccessFilter): Promise<void> {
     const problem = filterProblem(filter);
     if (problem !== undefined) throw new EntitySyncError('INVALID_OPTIONS', `${message.op}: ${problem}`);
-    if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', `${message.op}: the bridge is closed`);
+    if (this.#closed) throw new EntitySyncError('CLOSED', `${message.op}: the bridge is closed`);
     this.#control(message);
     await this.#bus.publishControl(message);
   }
@@ -415,6 +418,7 @@ export class Node implements EntitySync {
   }
 
   async #close(): Promise<void> {
+    this.#closed = true;
     for (const connection of [...this.#connections]) connection.close(CloseCode.GoingAway, 'server shutting down');
     await this.#scheduler.drain(this.options.closeTimeoutMs);
     this.#registry.stopLingering();
