@@ -127,7 +127,7 @@ describe('admission control', () => {
       { burst: 1.5 },
       { maxPendingHandshakes: 0 },
       { retryAfterSeconds: '1' },
-    ] as unknown as Array<AttachOptions['admission']>;
+    ] as unknown as Array<NonNullable<AttachOptions['admission']>>;
     for (const admission of bad) {
       expect(() => attachWebSocket(sync, { noServer: true, admission })).toThrow(/INVALID_OPTIONS|admission\./);
     }
