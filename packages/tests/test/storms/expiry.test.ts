@@ -109,6 +109,20 @@ describe('secret expiry', () => {
     expect(errorFrames(client, 'SECRET_EXPIRED')).toHaveLength(1);
   });
 
+  it('reauthorize does not bring an expired connection back: only a new secret does', async () => {
+    const { sync, connect, write } = await start();
+    const client = await connect({ 'x-secret': 'old', 'x-expires': String(Date.now() + 1_500) });
+    expect(await client.request({ action: 'subscribe', body: KEY }, 's')).toEqual({ type: 'ack', ref: 's' });
+    expect(await client.next((f) => f.type === 'error', 10_000)).toEqual(expiredFrame);
+    await sync.reauthorize({ all: true });
+    await sync.reauthorize({ secret: 'old' });
+    await write();
+    await barrier(client);
+    expect(dataFrames(client, KEY).map((f) => f.data.v)).toEqual([0]);
+    expect(await client.request({ action: 'secret', body: 'new' }, 'k')).toEqual({ type: 'ack', ref: 'k' });
+    await client.waitFor((f) => f.type === 'data' && f.data.v === 1);
+  });
+
   it('a bad expiresAt is BAD_MESSAGE', async () => {
     const { connect } = await start();
     const client = await connect();
