@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, authorizeCurrent, type Decision } from './authorize.js';
-import { type AccessFilter, filterProblem, matches, toWireFilter, type WireAccessFilter } from './access.js';
+import { type AccessFilter, filterProblem, matches, toWireFilter } from './access.js';
 import { Bus, type ControlMessage } from './bus.js';
 import { Events, type NodeEventListener, type NodeEventName } from './events.js';
 import { Connection } from './connection.js';
@@ -378,19 +378,24 @@ export class Node implements EntitySync {
   }
 
   reauthorize(filter: AccessFilter): Promise<void> {
-    return this.#access({ op: 'reauthorize', filter: toWireFilter(filter) }, filter);
+    return this.#access('reauthorize', filter, undefined);
   }
 
   revoke(filter: AccessFilter, options: { code?: 4401 | 4403 } = {}): Promise<void> {
-    const code = options.code === CloseCode.Forbidden ? CloseCode.Forbidden : CloseCode.Unauthorized;
-    return this.#access({ op: 'revoke', filter: toWireFilter(filter), code }, filter);
+    const code = options?.code ?? CloseCode.Unauthorized;
+    if (code !== CloseCode.Unauthorized && code !== CloseCode.Forbidden) {
+      return Promise.reject(new EntitySyncError('INVALID_OPTIONS', `revoke: code must be 4401 or 4403, got ${JSON.stringify(code)}`));
+    }
+    return this.#access('revoke', filter, code);
   }
 
   /** Applies a reauthorize or revoke here at once, then on every other node through the bus. */
-  async #access(message: ControlMessage & { filter: WireAccessFilter }, filter: AccessFilter): Promise<void> {
+  async #access(op: 'reauthorize' | 'revoke', filter: AccessFilter, code: number | undefined): Promise<void> {
     const problem = filterProblem(filter);
-    if (problem !== undefined) throw new EntitySyncError('INVALID_OPTIONS', `${message.op}: ${problem}`);
-    if (this.#closed) throw new EntitySyncError('CLOSED', `${message.op}: the bridge is closed`);
+    if (problem !== undefined) throw new EntitySyncError('INVALID_OPTIONS', `${op}: ${problem}`);
+    if (this.#closed) throw new EntitySyncError('CLOSED', `${op}: the bridge is closed`);
+    const wire = toWireFilter(filter);
+    const message: ControlMessage = op === 'revoke' ? { op, filter: wire, code: code! } : { op, filter: wire };
     this.#control(message);
     await this.#bus.publishControl(message);
   }

@@ -123,6 +123,13 @@ describe('secret expiry', () => {
     await client.waitFor((f) => f.type === 'data' && f.data.v === 1);
   });
 
+  it('authenticate returning an expiresAt that is not a time refuses the upgrade with 500', async () => {
+    const { server } = await start();
+    for (const expires of ['soon', 'NaN']) {
+      await expect(TestClient.connect(server.url, { headers: { 'x-expires': expires } })).rejects.toThrow('HTTP 500');
+    }
+  });
+
   it('a bad expiresAt is BAD_MESSAGE', async () => {
     const { connect } = await start();
     const client = await connect();
