@@ -355,7 +355,9 @@ export class Node implements EntitySync {
   }
 
   drain(options: { drainMs?: number } = {}): Promise<void> {
-    this.#draining ??= this.#drain(options.drainMs ?? 10_000);
+    const problem = drainProblem(options);
+    if (problem !== undefined) return Promise.reject(new EntitySyncError('INVALID_OPTIONS', `drain: ${problem}`));
+    this.#draining ??= this.#drain(options?.drainMs ?? 10_000);
     return this.#draining;
   }
 
@@ -372,8 +374,10 @@ export class Node implements EntitySync {
   }
 
   close(options: { drainMs?: number } = {}): Promise<void> {
+    const problem = drainProblem(options);
+    if (problem !== undefined) return Promise.reject(new EntitySyncError('INVALID_OPTIONS', `close: ${problem}`));
     // The node serves on while it drains; without drainMs it closes now.
-    this.#closing ??= options.drainMs === undefined ? this.#close() : this.drain(options).then(() => this.#close());
+    this.#closing ??= options?.drainMs === undefined ? this.#close() : this.drain(options).then(() => this.#close());
     return this.#closing;
   }
 
@@ -886,6 +890,13 @@ interface SnapshotStart {
   seq: number;
   cached?: Cached;
   joined?: boolean;
+}
+
+/** Why `options` of `drain` or `close` are wrong, or `undefined`. */
+function drainProblem(options: { drainMs?: number } | null | undefined): string | undefined {
+  const drainMs = options?.drainMs;
+  if (drainMs === undefined || (typeof drainMs === 'number' && Number.isFinite(drainMs) && drainMs >= 0)) return undefined;
+  return `drainMs must be a non-negative number of ms, got ${JSON.stringify(drainMs)}`;
 }
 
 /** One string per (key, group); the group's length first, so no two pairs can share one. */

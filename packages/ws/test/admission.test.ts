@@ -113,6 +113,15 @@ describe('admission control', () => {
     expect((await upgrade(server)).status).toBe(101);
   });
 
+  it('while the node drains, every upgrade gets 503 with Retry-After', async () => {
+    const { sync, server } = await setup({ admission: { retryAfterSeconds: 3 } });
+    const established = await client(server);
+    const draining = sync.drain({ drainMs: 60_000 }); // the only connection goes first
+    expect(await upgrade(server)).toEqual({ status: 503, retryAfter: '3' });
+    expect((await established.closed).code).toBe(1012);
+    await draining;
+  });
+
   it('the defaults let a few hundred upgrades in at once', async () => {
     const { server } = await setup({});
     const answers = await Promise.all(Array.from({ length: 200 }, () => upgrade(server)));

@@ -84,6 +84,19 @@ describe('drain', () => {
     await draining;
   });
 
+  it('a bad drainMs is INVALID_OPTIONS, and changes nothing', async () => {
+    const { node, clients } = await start();
+    for (const drainMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, '10']) {
+      await expect(node.sync.drain({ drainMs } as never)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+      await expect(node.sync.close({ drainMs } as never)).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    }
+    expect(node.sync.draining).toBe(false);
+    expect(await clients[0]!.request({ action: 'subscribe', body: { entity: 'items', id: '3' } }, 'ok')).toEqual({
+      type: 'ack',
+      ref: 'ok',
+    });
+  });
+
   it('without drainMs, close() closes every connection at once with 1001', async () => {
     const { node, closes } = await start();
     await node.sync.close();
