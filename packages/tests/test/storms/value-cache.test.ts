@@ -22,7 +22,7 @@ interface Fixture {
   gate: { promise: Promise<void> } | undefined;
 }
 
-async function start(options: EntitySyncOptions = {}, scope: 'shared' | 'secret' = 'shared'): Promise<Fixture> {
+async function start(options: EntitySyncOptions = {}, scope: 'shared' | 'secret' | 'client' = 'shared'): Promise<Fixture> {
   const fixture: Fixture = { node: undefined as unknown as Node, store: new Map(), fetches: new Map(), gate: undefined };
   fixture.node = await startNode(
     (sync) =>
@@ -81,6 +81,16 @@ describe('the value cache', () => {
     const values = await Promise.all(clients.map((c) => subscribeValue(c, '1')));
     expect(values).toEqual(clients.map((_, i) => ({ id: '1', v: 0, as: i % 2 === 0 ? 'alice' : 'bob' })));
     expect(Object.fromEntries(f.fetches)).toEqual({ '1@alice': 1, '1@bob': 1 });
+  });
+
+  it('scope client (the default) fetches per connection: a reconnecting client is a new connection, the cache cannot help', async () => {
+    const f = await start({ resumeCacheMs: 60_000 }, 'client');
+    for (let i = 0; i < 3; i++) {
+      const c = await connect(f.node);
+      await subscribeValue(c, '1');
+      await c.close();
+    }
+    expect(f.fetches.get('1@')).toBe(3);
   });
 
   it('a notify seen on this node (from another node) drops the value: the next subscriber gets the new one', async () => {
