@@ -171,10 +171,11 @@ export class Connection implements Subscriber, ConnectionHandle {
 
   /**
    * `reauthorize`: as a secret change to the same secret. Grants lapse at once, values waiting
-   * are dropped, then the node identifies and authorizes the keys again.
+   * are dropped, then the node identifies and authorizes the keys again. An expired secret stays
+   * expired (nothing flows until a new secret comes).
    */
   renew(): void {
-    if (!this.#open) return;
+    if (!this.#open || this.expired) return;
     this.#setSecret(this.secret);
     this.node.secretChanged(this);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, authorizeCurrent, type Decision } from './authorize.js';
-import { type AccessFilter, filterProblem, matches, toWireFilter, type WireAccessFilter } from './access.js';
+import { type AccessFilter, filterProblem, matches, toWireFilter } from './access.js';
 import { Bus, type ControlMessage } from './bus.js';
 import { Events, type NodeEventListener, type NodeEventName } from './events.js';
 import { Connection } from './connection.js';
@@ -163,6 +163,8 @@ export class Node implements EntitySync {
   #nextClientId = 0;
   #closing: Promise<void> | undefined;
   #draining: Promise<void> | undefined;
+  /** Set when the node really closes: after the drain window of `close({ drainMs })`. */
+  #closed = false;
 
   constructor(readonly options: ResolvedOptions) {
     this.nodeId = options.nodeId ?? randomUUID();
@@ -216,11 +218,11 @@ export class Node implements EntitySync {
 
   accept(socket: SocketLike, options: AcceptOptions, secret = ''): ConnectionHandle {
     const connection = new Connection(String(++this.#nextClientId), socket, this, options.protocol, secret, options.expiresAt);
-    if (this.#closing !== undefined) {
+    if (this.#closed) {
       connection.close(CloseCode.GoingAway, 'server shutting down');
       return connection;
     }
-    if (this.#draining !== undefined) {
+    if (this.draining) {
       connection.close(CloseCode.ServiceRestart, 'server draining: reconnect elsewhere');
       return connection;
     }
@@ -231,7 +233,7 @@ export class Node implements EntitySync {
   }
 
   notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[], options?: NotifyOptions): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'notifyAllOfChange: the bridge is closed'));
+    if (this.#closed) return Promise.reject(new EntitySyncError('CLOSED', 'notifyAllOfChange: the bridge is closed'));
     const at = options?.changedAt ?? Date.now();
     if (!Array.isArray(targets)) return this.#notifyOne(targets as ChangeTarget, at);
     const list = (targets as readonly ChangeTarget[]).map(toTarget);
@@ -275,7 +277,7 @@ export class Node implements EntitySync {
     listener: ValueListener | ((tag: Tag) => void),
     options: ServerSubscribeOptions = {},
   ): Promise<() => void> {
-    if (this.#closing !== undefined) return Promise.reject(new EntitySyncError('CLOSED', 'subscribe: the bridge is closed'));
+    if (this.#closed) return Promise.reject(new EntitySyncError('CLOSED', 'subscribe: the bridge is closed'));
     const checked = toTarget(target);
     if (checked instanceof EntitySyncError) return Promise.reject(checked);
     if ('tag' in checked) return this.#watchTag(checked, listener as (tag: Tag) => void);
@@ -332,7 +334,7 @@ export class Node implements EntitySync {
   }
 
   async resyncAll(): Promise<void> {
-    if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', 'resyncAll: the bridge is closed');
+    if (this.#closed) throw new EntitySyncError('CLOSED', 'resyncAll: the bridge is closed');
     this.#resync('local');
     await this.#bus.publishControl({ op: 'resync' });
   }
@@ -366,7 +368,9 @@ export class Node implements EntitySync {
   }
 
   drain(options: { drainMs?: number } = {}): Promise<void> {
-    this.#draining ??= this.#drain(options.drainMs ?? 10_000);
+    const problem = drainProblem(options);
+    if (problem !== undefined) return Promise.reject(new EntitySyncError('INVALID_OPTIONS', `drain: ${problem}`));
+    this.#draining ??= this.#drain(options?.drainMs ?? 10_000);
     return this.#draining;
   }
 
@@ -383,24 +387,32 @@ export class Node implements EntitySync {
   }
 
   close(options: { drainMs?: number } = {}): Promise<void> {
-    this.#closing ??= (options.drainMs === undefined ? Promise.resolve() : this.drain(options)).then(() => this.#close());
+    const problem = drainProblem(options);
+    if (problem !== undefined) return Promise.reject(new EntitySyncError('INVALID_OPTIONS', `close: ${problem}`));
+    // The node serves on while it drains; without drainMs it closes now.
+    this.#closing ??= options?.drainMs === undefined ? this.#close() : this.drain(options).then(() => this.#close());
     return this.#closing;
   }
 
   reauthorize(filter: AccessFilter): Promise<void> {
-    return this.#access({ op: 'reauthorize', filter: toWireFilter(filter) }, filter);
+    return this.#access('reauthorize', filter, undefined);
   }
 
   revoke(filter: AccessFilter, options: { code?: 4401 | 4403 } = {}): Promise<void> {
-    const code = options.code === CloseCode.Forbidden ? CloseCode.Forbidden : CloseCode.Unauthorized;
-    return this.#access({ op: 'revoke', filter: toWireFilter(filter), code }, filter);
+    const code = options?.code ?? CloseCode.Unauthorized;
+    if (code !== CloseCode.Unauthorized && code !== CloseCode.Forbidden) {
+      return Promise.reject(new EntitySyncError('INVALID_OPTIONS', `revoke: code must be 4401 or 4403, got ${JSON.stringify(code)}`));
+    }
+    return this.#access('revoke', filter, code);
   }
 
   /** Applies a reauthorize or revoke here at once, then on every other node through the bus. */
-  async #access(message: ControlMessage & { filter: WireAccessFilter }, filter: AccessFilter): Promise<void> {
+  async #access(op: 'reauthorize' | 'revoke', filter: AccessFilter, code: number | undefined): Promise<void> {
     const problem = filterProblem(filter);
-    if (problem !== undefined) throw new EntitySyncError('INVALID_OPTIONS', `${message.op}: ${problem}`);
-    if (this.#closing !== undefined) throw new EntitySyncError('CLOSED', `${message.op}: the bridge is closed`);
+    if (problem !== undefined) throw new EntitySyncError('INVALID_OPTIONS', `${op}: ${problem}`);
+    if (this.#closed) throw new EntitySyncError('CLOSED', `${op}: the bridge is closed`);
+    const wire = toWireFilter(filter);
+    const message: ControlMessage = op === 'revoke' ? { op, filter: wire, code: code! } : { op, filter: wire };
     this.#control(message);
     await this.#bus.publishControl(message);
   }
@@ -428,6 +440,7 @@ export class Node implements EntitySync {
   }
 
   async #close(): Promise<void> {
+    this.#closed = true;
     for (const connection of [...this.#connections]) connection.close(CloseCode.GoingAway, 'server shutting down');
     await this.#scheduler.drain(this.options.closeTimeoutMs);
     this.#registry.stopLingering();
@@ -798,11 +811,14 @@ export class Node implements EntitySync {
 
   /**
    * Keeps a result for subscribers who come soon (a reconnect storm): only one fetched after the
-   * bus confirmed the key, and without dependencies on other subjects (their changes would not
-   * reach it once nobody subscribes).
+   * bus confirmed the key and after the last change of it this node saw (a fetch that ran across
+   * a notify read the store before that change), and without dependencies on other subjects
+   * (their changes would not reach it once nobody subscribes).
    */
   #remember(entry: KeyEntry, group: GroupId, seq: number, values: readonly unknown[], batch: EncodedBatch | undefined): void {
-    if (!this.#cache.enabled || !entry.topic.subscribed || seq <= entry.topic.confirmedSeq || entry.dependencies.has(group)) return;
+    const { topic } = entry;
+    if (!this.#cache.enabled || !topic.subscribed || seq <= topic.confirmedSeq || seq <= topic.notifiedAt || entry.dependencies.has(group))
+      return;
     this.#cache.put(entry.keyString, group, { values, batch, seq, at: Date.now() });
   }
 
@@ -895,6 +911,13 @@ interface SnapshotStart {
   seq: number;
   cached?: Cached;
   joined?: boolean;
+}
+
+/** Why `options` of `drain` or `close` are wrong, or `undefined`. */
+function drainProblem(options: { drainMs?: number } | null | undefined): string | undefined {
+  const drainMs = options?.drainMs;
+  if (drainMs === undefined || (typeof drainMs === 'number' && Number.isFinite(drainMs) && drainMs >= 0)) return undefined;
+  return `drainMs must be a non-negative number of ms, got ${JSON.stringify(drainMs)}`;
 }
 
 /** One string per (key, group); the group's length first, so no two pairs can share one. */

@@ -1,4 +1,4 @@
-import { type EntityKey, type EntitySync, type FetchContext, type FetchHandler, MemoryBroker } from '@entity-sync/core';
+import { type Broker, type EntityKey, type EntitySync, type FetchContext, type FetchHandler, MemoryBroker } from '@entity-sync/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, connect, type Node, startNode, type TestClient } from './support.js';
@@ -19,6 +19,13 @@ import { closeAll, connect, type Node, startNode, type TestClient } from './supp
  * connection's current secret, and (outside shared scope) it was fetched with that secret.
  * When things go quiet, every client holds the latest visible value of every key it
  * subscribed to, and no client ever saw a key's value go backwards.
+ *
+ * Revocation (issue 11): a `ban` refuses one key to one secret from then on and calls
+ * `reauthorize` (by that secret, or all) or `revoke({ secret }, { code: 4403 })` on a random
+ * node. Once the call resolved and every node received it, no frame fetched before it reaches a
+ * matching connection, and no value of the banned key (a client learns this point from the ack
+ * of a request it sends then); a revoked connection is closed with 4403 on whichever node.
+ * Each value carries `e`, how many revocations had been called when its fetch started.
  */
 
 afterEach(closeAll);
@@ -38,10 +45,20 @@ const IDS_OF: Record<(typeof ENTITIES)[number], readonly string[]> = {
 const SECRETS = ['', 'admin', 'other'] as const;
 
 /** What `authorize` allows: 'p' only with the secret 'admin'; '2' never with 'other'. */
-function allowed(key: string, secret: string): boolean {
+function allowedBase(key: string, secret: string): boolean {
   if (key.endsWith('/p')) return secret === 'admin';
   if (key.endsWith('/2')) return secret !== 'other';
   return true;
+}
+
+/** Keys banned per secret by `ban` commands (never lifted within a run). */
+const banned = new Map<string, Set<string>>();
+/** Revocations called so far in the run: a fetch stamps its value with it (`e`). */
+let epoch = 0;
+
+/** What `authorize` allows now, bans included. */
+function allowed(key: string, secret: string): boolean {
+  return allowedBase(key, secret) && banned.get(secret)?.has(key) !== true;
 }
 
 /** A scripted delay cycle (deterministic, so counterexamples replay). */
@@ -59,7 +76,9 @@ type Command =
   | { kind: 'move'; node: number; row: number; owner: number }
   | { kind: 'reconnect'; slot: number; node: number }
   /** Time passing between two client frames, as on a real network. */
-  | { kind: 'pause'; ms: number };
+  | { kind: 'pause'; ms: number }
+  /** `key` is refused to `secret` from now on; `node` reauthorizes (by secret or all) or revokes. */
+  | { kind: 'ban'; node: number; secret: number; entity: number; id: number; how: 'secret' | 'all' | 'revoke' };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constantFrom('subscribe' as const), slot: fc.nat(SLOTS - 1), entity: fc.nat(4), id: fc.nat(2) }),
@@ -72,6 +91,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constantFrom('write' as const), node: fc.nat(2), entity: fc.nat(2), id: fc.nat(2) }),
   fc.record({ kind: fc.constantFrom('reconnect' as const), slot: fc.nat(SLOTS - 1), node: fc.nat(2) }),
   fc.record({ kind: fc.constantFrom('pause' as const), ms: fc.nat(4) }),
+  fc.record({
+    kind: fc.constantFrom('ban' as const),
+    node: fc.nat(2),
+    secret: fc.nat(2),
+    entity: fc.nat(4),
+    id: fc.nat(2),
+    how: fc.constantFrom('secret' as const, 'all' as const, 'revoke' as const),
+  }),
 );
 
 interface Slot {
@@ -82,6 +109,8 @@ interface Slot {
 
 /** The secret each `secret` message (by ref) set, to check what follows its ack. */
 const secretsByRef = new Map<number, string>();
+/** The ban in force for a client from the ack of the request it sent once every node applied it. */
+const bansByRef = new Map<string, { epoch: number; secret: string; key: string }>();
 
 const keyOf = (entity: number, id: number) => ({ entity: ENTITIES[entity]!, id: IDS_OF[ENTITIES[entity]!][id]! });
 
@@ -110,7 +139,24 @@ const delay = (n: number) => new Promise((r) => (n % 3 === 0 ? setImmediate(r) :
 const listDelay = (n: number) => new Promise((r) => setTimeout(r, 2 + (n % 3)));
 const name = (k: { entity: string; id: string }) => `${k.entity}/${k.id}`;
 
-async function startCluster(store: Store): Promise<Node[]> {
+/**
+ * Each node's view of the shared broker, counting the control messages (reauthorize, revoke) it
+ * handled: the node applies one synchronously as it receives it.
+ */
+function observed(broker: MemoryBroker, controls: number[], node: number): Broker {
+  return {
+    connect: (handlers) =>
+      broker.connect({
+        ...handlers,
+        message: (subject, payload) => {
+          handlers.message(subject, payload);
+          if (subject.endsWith('._control')) controls[node]!++;
+        },
+      }),
+  };
+}
+
+async function startCluster(store: Store, controls: number[]): Promise<Node[]> {
   const broker = new MemoryBroker({ subscribeLatency: cycle(2, 0, 5, 1), deliveryLatency: cycle(0, 1, 3) });
   const fetchers: Record<(typeof ENTITIES)[number], FetchHandler> = {
     perClient: versioned,
@@ -118,25 +164,28 @@ async function startCluster(store: Store): Promise<Node[]> {
     shared: versioned,
     // Reads its owner's rows, then declares the tag: a move may land in between.
     list: async (key, ctx) => {
+      const e = epoch;
       const rows = rowsOf(store, key.id);
       await listDelay(rows.length);
       ctx.dependsOn({ tag: `owner/${key.id}` });
-      return { rows, as: ctx.secret };
+      return { rows, as: ctx.secret, e };
     },
     // Its dependencies follow the row: the row's key, and its current owner's tag.
     follow: async (key, ctx) => {
+      const e = epoch;
       const owner = store.owners.get(key.id)!;
       const rows = rowsOf(store, owner);
       await listDelay(rows.length + 1);
       ctx.dependsOn({ entity: 'row', id: key.id });
       ctx.dependsOn({ tag: `owner/${owner}` });
-      return { owner, rows, as: ctx.secret };
+      return { owner, rows, as: ctx.secret, e };
     },
   };
   async function versioned(key: EntityKey, ctx: FetchContext) {
+    const e = epoch;
     const v = store.versions.get(name(key)) ?? 0;
     await delay(v);
-    return { v, as: ctx.secret };
+    return { v, as: ctx.secret, e };
   }
   const register = (sync: EntitySync) => {
     for (const [i, entity] of ENTITIES.entries()) {
@@ -154,14 +203,18 @@ async function startCluster(store: Store): Promise<Node[]> {
       });
     }
   };
-  return Promise.all([0, 1, 2].map(() => startNode(register, { broker })));
+  return Promise.all([0, 1, 2].map((i) => startNode(register, { broker: observed(broker, controls, i) })));
 }
 
 async function run(commands: Command[]): Promise<void> {
   secretsByRef.clear();
+  bansByRef.clear();
+  banned.clear();
+  epoch = 0;
+  const controls = [0, 0, 0];
   const store: Store = { versions: new Map(), owners: new Map(ROWS.map((row, i) => [row, OWNERS[i]!])) };
   const { versions } = store;
-  const nodes = await startCluster(store);
+  const nodes = await startCluster(store, controls);
   const slots: Slot[] = [];
   for (let i = 0; i < SLOTS; i++) slots.push({ client: await connect(nodes[i % 3]!), secret: '', keys: new Set() });
   const retired: TestClient[] = [];
@@ -187,6 +240,10 @@ async function run(commands: Command[]): Promise<void> {
       const key = keyOf(c.entity, c.id);
       versions.set(name(key), (versions.get(name(key)) ?? 0) + 1);
       await nodes[c.node]!.sync.notifyAllOfChange(key);
+      continue;
+    }
+    if (c.kind === 'ban') {
+      await ban(c, nodes, slots, retired, controls);
       continue;
     }
     const slot = slots[c.slot]!;
@@ -239,20 +296,77 @@ async function run(commands: Command[]): Promise<void> {
  */
 function assertAuthorizedFrames(client: TestClient): void {
   let secret = '';
+  const inForce: Array<{ epoch: number; secret: string; key: string }> = [];
   for (const f of client.messages as any[]) {
     if (f.type === 'ack' && secretsByRef.has(f.ref)) secret = secretsByRef.get(f.ref)!;
+    if (f.type === 'ack' && bansByRef.has(f.ref)) inForce.push(bansByRef.get(f.ref)!);
     if (f.type !== 'data') continue;
     const key = `${f.entity}/${f.id}`;
-    expect(allowed(key, secret), `${key} sent while its secret ${JSON.stringify(secret)} is refused`).toBe(true);
+    expect(allowedBase(key, secret), `${key} sent while its secret ${JSON.stringify(secret)} is refused`).toBe(true);
+    for (const b of inForce) {
+      if (f.data !== null)
+        expect(f.data.e, `${key} fetched before revocation ${b.epoch} reached the connection`).toBeGreaterThanOrEqual(b.epoch);
+      expect(b.secret === secret && b.key === key, `${key} sent to ${JSON.stringify(secret)} after it was revoked`).toBe(false);
+    }
     if (f.data !== null && f.entity !== 'shared' && f.entity !== 'list') {
       expect(f.data.as, `${key} fetched with a stale secret`).toBe(secret);
     }
   }
 }
 
+/**
+ * Bans a key for a secret, then reauthorizes (by secret or all) or revokes on one node; once the
+ * call resolved and every node handled it, each matching client sends a request: from its ack
+ * on, the ban is in force (see `assertAuthorizedFrames`). Revoked clients must close with 4403;
+ * their slots reconnect.
+ */
+async function ban(
+  c: Extract<Command, { kind: 'ban' }>,
+  nodes: Node[],
+  slots: Slot[],
+  retired: TestClient[],
+  controls: number[],
+): Promise<void> {
+  const secret = SECRETS[c.secret]!;
+  const key = name(keyOf(c.entity, c.id));
+  // Every secret sent so far is applied (so which connections match is known).
+  await Promise.all(
+    slots.map((slot, i) => slot.client.request({ action: 'unsubscribe', body: { entity: 'shared', id: 'none' } }, `pre${epoch}-${i}`)),
+  );
+  const bans = banned.get(secret) ?? new Set<string>();
+  banned.set(secret, bans.add(key));
+  const r = ++epoch;
+  const sync = nodes[c.node]!.sync;
+  if (c.how === 'revoke') await sync.revoke({ secret }, { code: 4403 });
+  else await sync.reauthorize(c.how === 'all' ? { all: true } : { secret });
+  await expect.poll(() => controls.every((n) => n >= r), { timeout: 5_000 }).toBe(true);
+  const matching = slots.flatMap((slot, i) => (c.how === 'all' || slot.secret === secret ? [i] : []));
+  if (c.how === 'revoke') {
+    for (const i of matching) {
+      const slot = slots[i]!;
+      const timeout = new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: -1 }), 5_000));
+      expect((await Promise.race([slot.client.closed, timeout])).code, 'a revoked connection closes with 4403').toBe(4403);
+      retired.push(slot.client);
+      slots[i] = { client: await connect(nodes[i % 3]!), secret: '', keys: new Set() };
+    }
+    return;
+  }
+  await Promise.all(
+    matching.map((i) => {
+      const ref = `ban${r}-${i}`;
+      bansByRef.set(ref, { epoch: r, secret, key });
+      return slots[i]!.client.request({ action: 'unsubscribe', body: { entity: 'shared', id: 'none' } }, ref);
+    }),
+  );
+}
+
 function latestValues(client: TestClient): Map<string, unknown> {
   const latest = new Map<string, unknown>();
-  for (const f of client.messages as any[]) if (f.type === 'data') latest.set(`${f.entity}/${f.id}`, f.data);
+  for (const f of client.messages as any[]) {
+    if (f.type !== 'data') continue;
+    const { e: _epoch, ...value } = f.data ?? {};
+    latest.set(`${f.entity}/${f.id}`, f.data === null ? null : value);
+  }
   return latest;
 }
 

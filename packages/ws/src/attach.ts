@@ -114,7 +114,12 @@ class WebSocketTransport implements WebSocketAttachment {
     }
     if (answer === false) return 401;
     if (this.#closed) return 503;
-    if (typeof answer === 'object' && answer !== null) return { mode, secret: answer.secret, expiresAt: answer.expiresAt };
+    if (typeof answer === 'object' && answer !== null) {
+      const { expiresAt } = answer;
+      // Not a time (NaN, a date string): a bug in authenticate, refused like a throw of the server.
+      if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) return 500;
+      return { mode, secret: answer.secret, expiresAt };
+    }
     return { mode, secret: answer };
   }
 

@@ -18,7 +18,15 @@ function makeBroker(): Broker {
 }
 
 let errors = 0;
-const sync = createEntitySync({ broker: makeBroker(), prefix: config.prefix, onError: () => void errors++ });
+/** `guarded` keys refused, as `s:<secret>/<id>` or `u:<userId>/<id>`. */
+const denied = new Set<string>();
+let guardedFetches = 0;
+const sync = createEntitySync({
+  broker: makeBroker(),
+  prefix: config.prefix,
+  onError: () => void errors++,
+  ...(config.access ? { identify: (secret: string) => (secret.includes('.') ? { id: secret.split('.')[0]! } : null) } : {}),
+});
 sync.registerEntity('items', {
   scope: 'shared',
   fetch: async (key) => {
@@ -34,6 +42,16 @@ sync.registerEntity('secured', {
   authorize: (_key, ctx) => ctx.secret === 'good',
 });
 
+// For the revocation tests: refused to whoever the test denied; synchronous, so a change's
+// frames are written before the next bus message is handled. Each fetch gives a new value.
+if (config.access) {
+  sync.registerEntity('guarded', {
+    scope: 'secret',
+    fetch: (key, ctx) => ({ id: key.id, as: ctx.secret, n: ++guardedFetches }),
+    authorize: (key, ctx) => !denied.has(`s:${ctx.secret}/${key.id}`) && !denied.has(`u:${ctx.user?.id ?? ''}/${key.id}`),
+  });
+}
+
 const server = createServer((_req, res) => res.writeHead(404).end());
 attachWebSocket(sync, { server });
 await sync.ready();
@@ -48,6 +66,16 @@ async function handle(request: NodeRequest): Promise<void> {
       send({ type: 'done', seq: request.seq });
     } else if (request.type === 'stats') {
       send({ type: 'stats', seq: request.seq, stats: { ...sync.stats(), errors } });
+    } else if (request.type === 'deny') {
+      const { denial } = request;
+      denied.add('secret' in denial ? `s:${denial.secret}/${denial.id}` : `u:${denial.userId}/${denial.id}`);
+      send({ type: 'done', seq: request.seq });
+    } else if (request.type === 'reauthorize') {
+      await sync.reauthorize(request.filter);
+      send({ type: 'done', seq: request.seq });
+    } else if (request.type === 'revoke') {
+      await sync.revoke(request.filter, request.code === undefined ? {} : { code: request.code });
+      send({ type: 'done', seq: request.seq });
     }
   } catch (error) {
     send({ type: 'failed', seq: request.seq, message: String(error) });
