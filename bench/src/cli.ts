@@ -21,8 +21,12 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 import { TARGETS, type TargetSpec } from './targets/index.js';
 import { writeDocs } from './docs.js';
 import { CHANGES_FULL, CHANGES_QUICK, runChanges } from './changes/run.js';
+// The library's own cost (issue 8): frames and capacity.
+import { frames } from './scenarios/frames.js';
+import { capacity } from './scenarios/capacity.js';
 
 const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, slowClient];
+SCENARIOS.push(frames, capacity);
 const SCENARIO_TIMEOUT_MS = 180_000;
 
 function options(): { sizes: Sizes; quick: boolean; scenarios: Scenario[]; targets: TargetSpec[]; argv: string[] } {

@@ -6,6 +6,10 @@ export interface Sizes {
   memory: { connections: number };
   fetch: { clientsPerNode: number; secrets: number; burst: number };
   slow: { others: number; keys: number; updates: number; perSec: number };
+  /** `turns` turns of `perTurn` updates (one per macrotask), and `alone` updates one per turn. */
+  frames: { clients: number; perTurn: number; turns: number; alone: number };
+  /** Connections held at each step; `max` adds a last step up to the server's open-file limit. */
+  capacity: { steps: number[]; max: boolean };
 }
 
 export const FULL: Sizes = {
@@ -15,6 +19,8 @@ export const FULL: Sizes = {
   memory: { connections: 10_000 },
   fetch: { clientsPerNode: 20, secrets: 4, burst: 1_000 },
   slow: { others: 20, keys: 50, updates: 20_000, perSec: 5_000 },
+  frames: { clients: 2_000, perTurn: 200, turns: 3, alone: 30 },
+  capacity: { steps: [5_000, 10_000], max: true },
 };
 
 export const QUICK: Sizes = {
@@ -24,4 +30,6 @@ export const QUICK: Sizes = {
   memory: { connections: 500 },
   fetch: { clientsPerNode: 6, secrets: 3, burst: 200 },
   slow: { others: 5, keys: 50, updates: 2_000, perSec: 2_000 },
+  frames: { clients: 200, perTurn: 50, turns: 2, alone: 10 },
+  capacity: { steps: [1_000, 2_000], max: false },
 };
