@@ -19,7 +19,7 @@ export const FULL: Sizes = {
   memory: { connections: 10_000 },
   fetch: { clientsPerNode: 20, secrets: 4, burst: 1_000 },
   slow: { others: 20, keys: 50, updates: 20_000, perSec: 5_000 },
-  frames: { clients: 2_000, perTurn: 200, turns: 3, alone: 30 },
+  frames: { clients: 2_000, perTurn: 100, turns: 2, alone: 30 },
   capacity: { steps: [5_000, 10_000], max: true },
 };
 
