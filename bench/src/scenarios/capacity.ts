@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { nowMs, sleep } from '../clock.js';
 import type { Deployment } from '../deployment.js';
 import { Driver, type OpenOptions } from '../driver-handle.js';
-import type { Metric, Scenario } from '../scenario.js';
+import { cpuSpent, type Metric, type Scenario } from '../scenario.js';
 
 const KB = 1024;
 const MB = 1024 * 1024;
@@ -83,13 +83,15 @@ export const capacity: Scenario = {
     `${s.capacity.steps.map((n) => n.toLocaleString('en-US')).join(', then ')}` +
     `${s.capacity.max ? ', then as many as its open-file limit allows (max)' : ''}. At each step: the connect rate ` +
     'of the clients added in that step, and RSS after a full GC (minus the reading before the first client), in ' +
-    'total and per connection. Goal: RSS grows linearly, at most 9 KB per connection. Single-node targets only.',
+    'total and per connection; and the server CPU per connection over all steps (less sensitive to a busy machine ' +
+    'than the rate). Goal: RSS grows linearly, at most 9 KB per connection. Single-node targets only.',
   metrics: [
     ...stepMetrics('s1', STEP_NAMES[0]!),
     ...stepMetrics('s2', STEP_NAMES[1]!),
     ...stepMetrics('max', 'max'),
     { key: 'marginal', label: 'RSS per added connection, first to last step (goal ≤ 9)', unit: 'KB', better: 'lower', digits: 2 },
     { key: 'heapPerConn', label: 'heap per connection, last step', unit: 'KB', better: 'lower', digits: 2 },
+    { key: 'cpuPerConn', label: 'server CPU per connection + acked subscribe', unit: 'µs', better: 'lower', digits: 0 },
   ],
   appliesTo: (target) => target.nodes === 1,
   padBytes: 100,
@@ -110,8 +112,11 @@ export const capacity: Scenario = {
       let held = 0;
       let last = empty;
       let first: { n: number; rss: number } | undefined;
+      let cpu = 0;
       for (const [i, n] of steps.entries()) {
+        const cpuBefore = await deployment.cpu();
         const ms = await grow(drivers, base, held, n - held);
+        cpu += cpuSpent(cpuBefore, await deployment.cpu());
         const rate = ((n - held) / ms) * 1000;
         held = n;
         await sleep(500);
@@ -125,6 +130,7 @@ export const capacity: Scenario = {
       }
       result['marginal'] = held > first!.n ? (last.rss - first!.rss) / (held - first!.n) / KB : NaN;
       result['heapPerConn'] = (last.heap - empty.heap) / held / KB;
+      result['cpuPerConn'] = cpu / held;
       return result;
     } finally {
       await Promise.all(extra.map((d) => d.stop()));
