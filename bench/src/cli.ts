@@ -13,10 +13,13 @@ import { renderReport } from './report.js';
 import { Results } from './results.js';
 import type { Scenario } from './scenario.js';
 import { fanout } from './scenarios/fanout.js';
-import { fetchCalls } from './scenarios/fetch.js';
+import { fetchCalls, viewFetches } from './scenarios/fetch.js';
 import { keys } from './scenarios/keys.js';
 import { memory } from './scenarios/memory.js';
 import { slowClient } from './scenarios/slow-client.js';
+import { stormScenario } from './scenarios/storm.js';
+import { jitter } from './scenarios/jitter.js';
+import { drain } from './scenarios/drain.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
 import { TARGETS, type TargetSpec } from './targets/index.js';
 import { writeDocs } from './docs.js';
@@ -25,7 +28,9 @@ import { CHANGES_FULL, CHANGES_QUICK, runChanges } from './changes/run.js';
 import { frames } from './scenarios/frames.js';
 import { capacity } from './scenarios/capacity.js';
 
-const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, slowClient];
+const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, viewFetches, slowClient];
+// Reconnect storms, deploys (issue 11): the reconnecting clients of src/resume-clients.ts.
+SCENARIOS.push(stormScenario, jitter, drain);
 SCENARIOS.push(frames, capacity);
 const SCENARIO_TIMEOUT_MS = 180_000;
 
@@ -58,10 +63,10 @@ function brief(figures: Record<string, number>): string {
 async function runOne(driver: Driver, scenario: Scenario, target: TargetSpec, sizes: Sizes): Promise<Record<string, number> | string> {
   let deployment: Deployment | undefined;
   try {
-    deployment = await Deployment.start(target, scenario.padBytes);
+    deployment = await Deployment.start(scenario.nodes ? { ...target, nodes: scenario.nodes } : target, scenario.padBytes);
     deployment.onSend = (items, ts) => driver.sent(items, ts);
     const ctx = { target, deployment, driver, sizes, log: (m: string) => console.log(`    ${m}`) };
-    return await withTimeout(scenario.run(ctx), SCENARIO_TIMEOUT_MS, `${scenario.name} on ${target.id}`);
+    return await withTimeout(scenario.run(ctx), scenario.timeoutMs ?? SCENARIO_TIMEOUT_MS, `${scenario.name} on ${target.id}`);
   } catch (error) {
     return (error as Error).message ?? String(error);
   } finally {

@@ -92,6 +92,11 @@ export class Driver {
     return this.rpc.call({ t: 'client', index });
   }
 
+  /** Any other request, e.g. to the reconnecting clients (`resume.*`, src/resume-clients.ts). */
+  call<T>(request: { t: string; [field: string]: unknown }, timeoutMs?: number): Promise<T> {
+    return this.rpc.call(request, timeoutMs);
+  }
+
   closeAll(): Promise<void> {
     return this.rpc.call({ t: 'closeAll' });
   }

@@ -7,6 +7,7 @@ import { nowMs, sleep } from './clock.js';
 import { type Request, serve } from './ipc.js';
 import { Samples } from './stats.js';
 import type { OpenOptions } from './driver-handle.js';
+import { ResumeClients } from './resume-clients.js';
 import { WireClient } from './wire.js';
 
 /** What the orchestrator asks for (`OpenOptions`), with the concurrency filled in. */
@@ -27,6 +28,11 @@ function onData(client: WireClient, id: string, seq: number, snapshot: boolean):
   const before = client.last.get(id) ?? -1;
   if (seq < before) reordered++;
   else client.last.set(id, seq);
+  recordFrame(id, seq, snapshot);
+}
+
+/** Latency of one data frame (any client kind), while recording. */
+function recordFrame(id: string, seq: number, snapshot: boolean): void {
   if (!recording || snapshot || seq === 0) return;
   const now = nowMs();
   frames++;
@@ -37,7 +43,11 @@ function onData(client: WireClient, id: string, seq: number, snapshot: boolean):
   else early.set(key, [...(early.get(key) ?? []), now]);
 }
 
+/** The reconnecting clients of `storm`, `jitter` and `drain` (src/resume-clients.ts). */
+const resuming = new ResumeClients(recordFrame);
+
 function sent(items: Array<[string, number]>, ts: number): void {
+  resuming.sent(items);
   for (const [id, seq] of items) {
     const key = `${id}#${seq}`;
     sentAt.set(key, ts);
@@ -132,7 +142,7 @@ async function closeAll(): Promise<void> {
         c.ws.terminate();
       }),
   );
-  await Promise.race([Promise.all(closing), sleep(5_000)]);
+  await Promise.race([Promise.all([...closing, resuming.closeAll()]), sleep(5_000)]);
   clients = [];
   sentAt.clear();
   early.clear();
@@ -160,5 +170,6 @@ serve({
     return c && { last: Object.fromEntries(c.last), closeCode: c.closeCode ?? null, open: c.open };
   },
   closeAll: () => closeAll(),
+  ...resuming.handlers(),
 });
 process.send?.({ t: 'ready' });

@@ -15,6 +15,11 @@ function cell(results: Results, scenario: string, target: TargetSpec, metric: Me
   return text;
 }
 
+/** A target's label, with the scenario's own node count when it asks for one (`drain`: 3). */
+function labelOf(target: TargetSpec, scenario: Scenario): string {
+  return scenario.nodes ? target.label.replace(/\d+ nodes?/, `${scenario.nodes} nodes`) : target.label;
+}
+
 function header(metric: Metric): string {
   return metric.unit ? `${metric.label} (${metric.unit})` : metric.label;
 }
@@ -28,7 +33,7 @@ export function scenarioTable(results: Results, scenario: Scenario): string {
     const cells = error
       ? [`not available: ${error.split('\n')[0]!.slice(0, 160)}`, ...scenario.metrics.slice(1).map(() => '')]
       : scenario.metrics.map((m) => cell(results, scenario.name, target, m));
-    lines.push(`| ${target.label} | ${cells.join(' | ')} |`);
+    lines.push(`| ${labelOf(target, scenario)} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -50,9 +55,29 @@ export function goalTable(results: Results, scenarios: Scenario[]): string {
   return lines.join('\n');
 }
 
+/** Each absolute goal of the issue (a metric's `limit`), per target that ran the scenario. */
+export function limitTable(results: Results, scenarios: Scenario[]): string {
+  const lines = ['| scenario | figure | target | median | goal | met |', '|---|---|---|---:|---:|:---:|'];
+  for (const scenario of scenarios) {
+    for (const metric of scenario.metrics.filter((m) => m.limit !== undefined)) {
+      for (const target of results.targetsOf(scenario.name)) {
+        const value = results.spread(scenario.name, target.id, metric.key).median;
+        const met = metric.better === 'lower' ? value <= metric.limit! : value >= metric.limit!;
+        const goal = `${metric.better === 'lower' ? '≤' : '≥'} ${formatValue(metric, metric.limit!)}`;
+        lines.push(
+          `| ${scenario.name} | ${header(metric)} | ${labelOf(target, scenario)} | ${formatValue(metric, value)} | ${goal} | ${met ? 'yes' : '**no**'} |`,
+        );
+      }
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** The whole report as markdown: goals, then every scenario's table. */
 export function renderReport(results: Results, scenarios: Scenario[], sizes: Sizes): string {
   const parts = ['## Goals (ratio of medians to the hand-written server on the same broker)', '', goalTable(results, scenarios)];
+  const limits = limitTable(results, scenarios);
+  if (limits) parts.push('', '## Absolute goals (median of the runs)', '', limits);
   for (const scenario of scenarios) {
     if (!results.runs.has(scenario.name)) continue;
     parts.push('', `## ${scenario.name}`, '', scenario.description(sizes), '', scenarioTable(results, scenario));

@@ -18,6 +18,8 @@ export interface Metric {
   format?: (value: number) => string;
   /** Shown without a ratio (counts, checks). */
   noRatio?: boolean;
+  /** The issue's target as an absolute figure (e.g. 2000 ms: p99 <= 2000), listed under "Absolute goals". */
+  limit?: number;
 }
 
 export interface ScenarioContext {
@@ -37,6 +39,10 @@ export interface Scenario {
   appliesTo(target: TargetSpec): boolean;
   /** Bytes of padding in each value. */
   padBytes: number;
+  /** Node processes to start, when not the target's own count (e.g. 3 for `drain`). */
+  nodes?: number;
+  /** How long a run may take before it counts as failed. @default 180000 */
+  timeoutMs?: number;
   run(ctx: ScenarioContext): Promise<Record<string, number>>;
 }
 

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
       return { rss, heap: heapUsed, peakRss: Math.max(peak, rss) };
     },
     stats: () => target.stats(),
+    drain: (r) => target.drain?.(Number(r['ms'])),
     probe: async (r) => (await import('./targets/entity-sync.js')).fetchedSeqs(String(r['id'])),
     close: async () => {
       await Promise.race([target.close(), new Promise((r) => setTimeout(r, 1_000))]);

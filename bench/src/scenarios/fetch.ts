@@ -5,14 +5,26 @@ import { allNodes, type Scenario } from '../scenario.js';
 
 const idOf = (entity: string): string => `f-${entity}`;
 
-/** Fetch calls per node for one notify of `entity`, from node 0. */
-async function fetchesPerNotify(deployment: Deployment, driver: Driver, entity: string): Promise<number[]> {
+/** How much each counter of each node moved over one notify of `entity` from node 0 (and whether clients converged). */
+async function countersPerNotify(
+  deployment: Deployment,
+  driver: Driver,
+  entity: string,
+): Promise<{ delta: (counter: string) => number[]; converged: number }> {
   const before = await deployment.stats();
   await deployment.update(entity, [idOf(entity)], allNodes(deployment.nodes.length));
-  await driver.converge(deployment.expected(), 10_000);
+  const done = await driver.converge(deployment.expected(), 10_000);
   await sleep(50);
   const after = await deployment.stats();
-  return after.map((s, i) => (s[`fetch.${entity}`] ?? 0) - (before[i]![`fetch.${entity}`] ?? 0));
+  return {
+    delta: (counter) => after.map((s, i) => (s[counter] ?? 0) - (before[i]![counter] ?? 0)),
+    converged: (100 * done.converged) / done.total,
+  };
+}
+
+/** Fetch calls per node for one notify of `entity`, from node 0. */
+async function fetchesPerNotify(deployment: Deployment, driver: Driver, entity: string): Promise<number[]> {
+  return (await countersPerNotify(deployment, driver, entity)).delta(`fetch.${entity}`);
 }
 
 /** Distinct secrets among the clients of each node (client i: node i % nodes, secret i % secrets). */
@@ -74,6 +86,36 @@ export const fetchCalls: Scenario = {
       burst: burst[0]!,
       burstRemote: nodes > 1 ? Math.max(...burst.slice(1)) : NaN,
       converged: (100 * done.converged) / done.total,
+    };
+  },
+};
+
+export const viewFetches: Scenario = {
+  name: 'views',
+  description: (s) =>
+    `${s.views.subscribers} subscribers of one key of scope shared with a view, ${s.views.users} users (one secret each, ` +
+    'viewBy secret), spread over the nodes; one notify.',
+  metrics: [
+    { key: 'fetches', label: 'fetches per node per notify (goal 1)', unit: '', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'encodings', label: 'serializations per node per notify (goal <= users)', unit: '', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'users', label: 'distinct users per node', unit: '', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'views', label: 'view calls per node per notify', unit: '', better: 'lower', noRatio: true, digits: 0 },
+    { key: 'converged', label: 'converged clients', unit: '%', better: 'higher', noRatio: true, digits: 0 },
+  ],
+  appliesTo: (t) => t.impl === 'es',
+  padBytes: 100,
+  async run({ deployment, driver, sizes }) {
+    const { subscribers, users } = sizes.views;
+    const secrets = Array.from({ length: users }, (_, i) => `user-${i}`);
+    const entity = 'viewItems';
+    await driver.open({ proto: 'es', urls: deployment.urls, entity, count: subscribers, ids: [idOf(entity)], secrets });
+    const { delta, converged } = await countersPerNotify(deployment, driver, entity);
+    return {
+      fetches: Math.max(...delta(`fetch.${entity}`)),
+      encodings: Math.max(...delta('encodings')),
+      users: Math.max(...secretsPerNode(deployment.nodes.length, subscribers, users)),
+      views: Math.max(...delta(`view.${entity}`)),
+      converged,
     };
   },
 };

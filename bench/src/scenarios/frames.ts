@@ -74,7 +74,7 @@ export const frames: Scenario = {
     `Alone: ${s.frames.alone} updates one per turn, every frame in a write of its own. Goal: saturated, at most ` +
     '1.0 µs of server CPU per frame. Single-node targets only.',
   metrics: [
-    { key: 'cpuPerFrame', label: 'saturated: server CPU per frame (goal ≤ 1.0)', unit: 'µs', better: 'lower', digits: 2 },
+    { key: 'cpuPerFrame', label: 'saturated: server CPU per frame', unit: 'µs', better: 'lower', digits: 2, limit: 1.0 },
     { key: 'framesPerSec', label: 'saturated: frames/s', unit: '/s', better: 'higher', digits: 0 },
     { key: 'framesPerUpdate', label: 'saturated: frames per client per update', unit: '', better: 'higher', noRatio: true, digits: 2 },
     { key: 'aloneCpuPerFrame', label: 'alone: server CPU per frame', unit: 'µs', better: 'lower', digits: 2 },
@@ -83,6 +83,7 @@ export const frames: Scenario = {
   ],
   appliesTo: (target) => target.nodes === 1,
   padBytes: 100,
+  timeoutMs: 300_000,
   async run(ctx) {
     const { target, deployment, driver, sizes } = ctx;
     const { clients, perTurn, turns, alone } = sizes.frames;

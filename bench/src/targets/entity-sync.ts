@@ -60,6 +60,14 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
             },
     });
   }
+  // The views scenario: one shared fetch, shaped per secret (an audience per user of the scenario).
+  counters['fetch.viewItems'] = 0;
+  counters['view.viewItems'] = 0;
+  sync.registerEntity('viewItems', {
+    viewBy: 'secret',
+    fetch: (key) => (counters['fetch.viewItems']!++, store.get(key.id)),
+    view: (value, ctx) => (counters['view.viewItems']!++, { ...(value as object), viewer: ctx.secret }),
+  });
   await sync.ready();
   const http = createServer();
   const transport = attachWebSocket(sync, { server: http, path: ES_PATH });
@@ -80,8 +88,10 @@ export async function startEntitySync(config: ServerConfig): Promise<TargetServe
         busReceived: s.busMessagesReceived,
         busPublished: s.busMessagesPublished,
         busSubscriptions: s.busSubscriptions,
+        encodings: s.encodings,
       };
     },
+    drain: (drainMs) => sync.drain({ drainMs }),
     async close() {
       await transport.close();
       await sync.close();

@@ -21,6 +21,8 @@ export interface TargetServer {
   apply(batch: UpdateBatch): void;
   /** Counters: fetch calls per entity, bus messages, errors. */
   stats(): Record<string, number>;
+  /** Drains the node over `drainMs` (entity-sync only: `sync.drain()`). */
+  drain?(drainMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

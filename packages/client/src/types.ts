@@ -1,33 +1,23 @@
-import type { EntityKey } from '@entity-sync/protocol';
-
-export type { EntityKey };
+import type {
+  EntityKey,
+  EntityMap,
+  EntityNameOf,
+  IdEntityNameOf,
+  KeyOf,
+  ParamsOf,
+  QueryEntityNameOf,
+  QuerySpec,
+  ValueOf,
+} from '@entity-sync/protocol';
 
 /**
- * Maps each entity type name to the type of its value, e.g.
- * `{ items: { id: string; title: string } }`, or for a query entity to `{ params; value }`, e.g.
- * `{ todoList: { params: { owner: string }; value: Todo[] } }`. Values are whatever the server's
- * fetch handler produces, after a JSON round trip.
+ * The entity map types live in `@entity-sync/protocol`, shared with the server
+ * (`createEntitySync<Entities>()` in `@entity-sync/core`): one map types both sides.
  */
-export type EntityMap = Record<string, unknown>;
-
-/** How a query entity is written in an entity map. */
-export interface QuerySpec {
-  params: Record<string, unknown>;
-  value: unknown;
-}
-
-/** The value type of an entity map entry. */
-export type ValueOf<T> = [T] extends [QuerySpec] ? T['value'] : T;
-
-/** The key of entity `N`: `{ entity, params }` for a query entity, else `{ entity, id }`. */
-export type KeyOf<E extends EntityMap, N extends EntityName<E>> = [E[N]] extends [never]
-  ? { entity: N; id: string }
-  : [E[N]] extends [QuerySpec]
-    ? { entity: N; params: E[N]['params'] }
-    : { entity: N; id: string };
+export type { EntityKey, EntityMap, IdEntityNameOf, KeyOf, ParamsOf, QueryEntityNameOf, QuerySpec, ValueOf };
 
 /** The names of an entity map, as strings. */
-export type EntityName<E extends EntityMap> = keyof E & string;
+export type EntityName<E> = EntityNameOf<E>;
 
 /** Where the client's one connection is. */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';

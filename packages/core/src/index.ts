@@ -8,6 +8,19 @@ export type { InferOutput, StandardSchemaV1 } from './standard-schema.js';
 export type { ChangeTarget } from './targets.js';
 export type { EntitySyncOptions } from './options.js';
 export type {
+  ChangeTargetOf,
+  DefinitionOf,
+  EntityMap,
+  EntityNameOf,
+  IsQuery,
+  KeyOf,
+  ParamsOf,
+  SubscribeTargetOf,
+  TypedEntityDefinition,
+  ValueListenerOf,
+  ValueOf,
+} from './entity-map.js';
+export type {
   AcceptOptions,
   AuthorizeContext,
   AuthorizeHandler,
@@ -19,6 +32,8 @@ export type {
   FetchContext,
   FetchHandler,
   FetchScope,
+  FetchValue,
+  HandlerKey,
   LogEvent,
   Logger,
   LogLevel,
@@ -26,6 +41,7 @@ export type {
   PassThroughHandler,
   IdentifyHandler,
   QueryKey,
+  SerializedJson,
   SocketLike,
   SyncStats,
   User,

@@ -15,21 +15,27 @@ import { validate } from './standard-schema.js';
 import { CloseCode, type ErrorFrame, fetchError, forbidden, invalidKeyFrame, type KeyEntry as WireKey } from './protocol.js';
 import { type KeyEntry, Registry, type Topic } from './registry.js';
 import { type Cached, ValueCache } from './value-cache.js';
+import type { ChangeTargetOf, DefinitionOf, EntityMap, EntityNameOf, SubscribeTargetOf, ValueListenerOf, ValueOf } from './entity-map.js';
 import { type ChangeTarget, toTarget } from './targets.js';
 import { audienceOf, shape, shapes } from './view.js';
 import { type ServerSubscribeOptions, ServerSubscriber, type ValueListener } from './server-subscriber.js';
 import { type GroupId, type SnapshotOutcome, type Subscriber, Subscription } from './subscription.js';
 import type { AcceptOptions, ConnectionHandle, EntityDefinition, ErrorContext, SocketLike, SyncStats, User } from './types.js';
 
-/** A node of entity-sync: what `createEntitySync` returns. */
-export interface EntitySync {
+/**
+ * A node of entity-sync: what `createEntitySync` returns. `E`, an entity map, types entity names,
+ * keys and values (see `EntityMap`); without one, any name is accepted and values are `unknown`.
+ * The bare `EntitySync` (what transports and adapters take) accepts a node of any map.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the default lets a typed node pass where `EntitySync` is expected (E appears in parameter position, so a concrete default would make it invariant); `any` selects the untyped signatures
+export interface EntitySync<E extends EntityMap = any> {
   /** This node's id on the bus. */
   readonly nodeId: string;
   /**
    * Registers the fetch handler (and optionally `authorize` and `scope`) of an entity type.
    * Throws `INVALID_OPTIONS` on a bad name or definition, or if the name is taken.
    */
-  registerEntity<P = never>(name: string, definition: EntityDefinition<P>): this;
+  registerEntity<N extends EntityNameOf<E>, P = never, F = ValueOf<E[N]>>(name: N, definition: DefinitionOf<E, N, P, F>): this;
   /**
    * Server code follows a key (or query key) with the same fetch, scope, authorization and
    * convergence rules as a WebSocket client with `options.secret` / `options.user`: `listener`
@@ -37,9 +43,9 @@ export interface EntitySync {
    * change of it. Resolves, once subscribed, with the function that stops it; rejects with the
    * error a client would get (`UNKNOWN_ENTITY`, `INVALID_KEY`, `FORBIDDEN`, `UNAVAILABLE`).
    */
-  subscribe(
-    target: EntityKey | { entity: string; params: Params },
-    listener: ValueListener,
+  subscribe<N extends EntityNameOf<E>>(
+    target: SubscribeTargetOf<E, N>,
+    listener: ValueListenerOf<E, N>,
     options?: ServerSubscribeOptions,
   ): Promise<() => void>;
   subscribe(target: Tag, listener: (tag: Tag) => void): Promise<() => void>;
@@ -56,7 +62,7 @@ export interface EntitySync {
    * accepted the message; rejects with `PUBLISH_FAILED` if it cannot within `busTimeoutMs`.
    * Entity types need not be registered on the notifying node.
    */
-  notifyAllOfChange(targets: ChangeTarget | readonly ChangeTarget[], options?: NotifyOptions): Promise<void>;
+  notifyAllOfChange(targets: ChangeTargetOf<E> | readonly ChangeTargetOf<E>[], options?: NotifyOptions): Promise<void>;
   /**
    * Observes the node (metrics, logs): `connection`, `bus`, `resync`, `fetch`, `fetchFailed`,
    * `freshness`. Returns the function that stops listening. See `NodeEvents`.
@@ -111,9 +117,12 @@ export interface NotifyOptions {
   changedAt?: number;
 }
 
-/** Creates a node. Throws `INVALID_OPTIONS` with a readable message on bad options. */
-export function createEntitySync(options: EntitySyncOptions = {}): EntitySync {
-  return new Node(parseOptions(options));
+/**
+ * Creates a node, typed by the entity map `E` when given (`createEntitySync<Entities>()`).
+ * Throws `INVALID_OPTIONS` with a readable message on bad options.
+ */
+export function createEntitySync<E extends EntityMap = EntityMap>(options: EntitySyncOptions = {}): EntitySync<E> {
+  return new Node(parseOptions(options)) as EntitySync as EntitySync<E>;
 }
 
 /** What a fetch job is for: one key, one fetch group. */
@@ -764,6 +773,8 @@ export class Node implements EntitySync {
       return;
     }
     if (value !== undefined) call.values.push(value);
+    // A fetch that produced nothing (a forgotten `?? null`) sends "missing", never silence.
+    if (call.values.length === 0) call.values.push(null);
     if (call.dependencies.length > 0 || entry.dependencies.size > 0) this.#depend(entry, job.group, call, seq);
     if (shapes(entry.entity)) {
       this.#deliverShaped(entry, job.group, seq, call.values);

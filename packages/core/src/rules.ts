@@ -28,12 +28,12 @@ export function allowOwner(field: string): (key: EntityKey, ctx: AuthorizeContex
  * `view`: keeps what the identified user owns through `field`: of a list, the rows whose
  * `field` equals `ctx.user.id`; a single row if it does, else `null`. Anonymous: nothing.
  */
-export function ownRows(field: string): (value: unknown, ctx: ViewContext) => unknown {
+export function ownRows(field: string): <T>(value: T, ctx: ViewContext) => T | null {
   const owns = (row: unknown, userId: string | undefined): boolean =>
     userId !== undefined && typeof row === 'object' && row !== null && String((row as Record<string, unknown>)[field]) === userId;
-  return (value, ctx) => {
+  return <T>(value: T, ctx: ViewContext): T | null => {
     const userId = ctx.user?.id;
-    if (Array.isArray(value)) return value.filter((row) => owns(row, userId));
+    if (Array.isArray(value)) return value.filter((row) => owns(row, userId)) as T;
     return owns(value, userId) ? value : null;
   };
 }

@@ -32,8 +32,11 @@ export interface User {
  */
 export type IdentifyHandler = (secret: string) => User | null | Promise<User | null>;
 
-/** What a fetch handler receives besides the key. */
-export interface FetchContext {
+/**
+ * What a fetch handler receives besides the key. `T` is the entity's value type when the node is
+ * typed by an entity map (`createEntitySync<Entities>()`); `unknown` otherwise.
+ */
+export interface FetchContext<T = unknown> {
   /** The secret of the connection(s) the value is for; `''` in `shared` scope. */
   readonly secret: string;
   /** The connection the value is for, in `client` scope only. */
@@ -51,16 +54,30 @@ export interface FetchContext {
    * Sends one value now-or-later as its own frame, in call order, before the returned value.
    * Use it when one push carries several values (the row and its related rows).
    */
-  send(value: unknown): void;
+  send(value: FetchValue<T>): void;
 }
 
+/** Already-serialized JSON: a fetch may return (or send) it to skip serialization. */
+export type SerializedJson = string | Uint8Array;
+
 /**
- * Produces the value(s) to push for `key`. Return a value to send it, `undefined` to send
- * nothing (or only what `ctx.send` sent), `null` for "does not exist or not visible".
+ * One value a fetch produces: the entity's value, `null` (missing or not visible), `undefined`
+ * (nothing: see {@link FetchHandler}), or already-serialized JSON. Anything when untyped.
+ */
+export type FetchValue<T> = unknown extends T ? unknown : T | null | undefined | SerializedJson;
+
+/**
+ * Produces the value(s) to push for `key`. Return a value to send it, `null` for "does not exist
+ * or not visible". A fetch that produces nothing at all (returns `undefined` and sends nothing
+ * through `ctx.send`) sends `null`, so a forgotten `?? null` cannot leave a subscriber waiting for
+ * its snapshot; with `ctx.send`, return `undefined` to send only what it sent.
  * A string, `Buffer` or `Uint8Array` is taken as already-serialized JSON and sent as is.
  * Throwing sends `FETCH_FAILED` to v1 clients; details go to `onError` only.
  */
-export type FetchHandler<K = EntityKey> = (key: K, ctx: FetchContext) => unknown;
+export type FetchHandler<K = EntityKey, T = unknown> = (
+  key: K,
+  ctx: FetchContext<T>,
+) => unknown extends T ? unknown : FetchValue<T> | void | PromiseLike<FetchValue<T>> | PromiseLike<void>;
 
 export interface AuthorizeContext {
   readonly secret: string;
@@ -78,23 +95,35 @@ export interface ViewContext {
   readonly user: User | null;
 }
 
-/** Shapes one fetched value for one audience; return `null` for "not visible". */
-export type ViewHandler = (value: unknown, ctx: ViewContext) => unknown;
+/**
+ * Shapes one fetched value for one audience; return `null` for "not visible". Typed by an entity
+ * map, it takes what `fetch` produced (`F`, by default the entity's value) and returns the
+ * entity's value `T`.
+ */
+export type ViewHandler<F = unknown, T = unknown> = (value: unknown extends F ? unknown : F | null, ctx: ViewContext) => T | null;
 
 /** A query key as fetch handlers see it: its params validated by the entity's schema. */
-export interface QueryKey<P> {
-  readonly entity: string;
+export interface QueryKey<P, N extends string = string> {
+  readonly entity: N;
   /** The canonical JSON of the params as the client sent them. */
   readonly id: string;
   readonly params: P;
 }
 
-export interface EntityDefinition<P = never> {
-  fetch: FetchHandler<[P] extends [never] ? EntityKey : QueryKey<P>>;
+/** The key a handler of an entity with params `P` receives (`never`: an entity keyed by id). */
+export type HandlerKey<P, N extends string = string> = [P] extends [never] ? EntityKey<N> : QueryKey<P, N>;
+
+/**
+ * What `registerEntity` takes. `P` is the params type of a query entity (`never` for one keyed
+ * by id), `T` the value type clients receive, `F` what `fetch` produces when a `view` turns it
+ * into `T` (by default `T`). `T` and `F` are `unknown` on an untyped node.
+ */
+export interface EntityDefinition<P = never, T = unknown, F = T, N extends string = string> {
+  fetch: FetchHandler<HandlerKey<P, N>, NoInfer<F>>;
   /** @default 'client' (`'shared'` with a `view`) */
   scope?: FetchScope;
   /** Runs at subscribe and on every secret change. Absent: everyone may subscribe. */
-  authorize?: AuthorizeHandler<[P] extends [never] ? EntityKey : QueryKey<P>>;
+  authorize?: AuthorizeHandler<HandlerKey<P, N>>;
   /**
    * Makes this a query entity: its keys carry `params` (a JSON object) instead of an id,
    * validated by this schema (zod, valibot, arktype: any Standard Schema). A bad one gets
@@ -105,7 +134,7 @@ export interface EntityDefinition<P = never> {
    * Shapes the one shared fetch per audience (scope `shared`): each distinct audience's result is
    * serialized once, and only its subscribers get it.
    */
-  view?: ViewHandler;
+  view?: ViewHandler<F, T>;
   /** Whose view a subscriber gets: per `user` (needs `identify`) or per `secret`. @default 'user' with identify, else 'secret' */
   viewBy?: 'user' | 'secret';
   /** Top-level fields removed from every value (of objects, and of objects in arrays) for everyone. */

@@ -10,7 +10,7 @@ import { Reporter } from './reporter.js';
 export type NotifyHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * Creates the HTTP notify endpoint: `POST {"keys": [{"entity", "id"}, ...]}` calls
+ * Creates the HTTP notify endpoint: `POST {"keys": [{"entity", "id"} or {"tag"}, ...]}` calls
  * `sync.notifyAllOfChange(keys)`, `POST {"resync": true}` calls `sync.resyncAll()`, and each
  * answers 202 once the bus accepted it. Every refusal is a status with a JSON body
  * `{"error": {"code", "message"}}` (see `NotifyErrorCode`). Mount it on any path; it does no

@@ -1,19 +1,20 @@
-import { type EntityKey, keyProblem } from '@entity-sync/core';
+import { type EntityKey, keyProblem, type Tag, tagProblem } from '@entity-sync/core';
 import { problem, type Reply } from './reply.js';
 
 /**
- * One entry of `keys`. Tags (design section 9) will be a second shape here, `{ tag }`: accept it
- * in {@link parseEntry} and widen this type; the handler passes entries to `notifyAllOfChange`
- * as they are, so nothing else changes.
+ * One entry of `keys`: a key `{ entity, id }`, or a tag `{ tag }` (every value whose latest fetch
+ * declared `ctx.dependsOn({ tag })` is fetched again). The handler passes entries to
+ * `notifyAllOfChange` as they are.
  */
-export type NotifyEntry = EntityKey;
+export type NotifyEntry = EntityKey | Tag;
 
 /** What a valid body asks for. */
 export type NotifyRequest = { kind: 'keys'; entries: NotifyEntry[] } | { kind: 'resync' };
 
 export type ParsedBody = { ok: true; request: NotifyRequest } | { ok: false; reply: Reply };
 
-const KEYS_OR_RESYNC = 'expected {"keys": [{"entity": "...", "id": "..."}, ...]} or {"resync": true}';
+const KEYS_OR_RESYNC = 'expected {"keys": [{"entity": "...", "id": "..."} or {"tag": "..."}, ...]} or {"resync": true}';
+const ENTRY_SHAPE = 'an entry is a key {"entity": string, "id": string} or a tag {"tag": string}';
 
 /** Checks a parsed JSON body: `{"keys": [...]}` with at most `maxKeys` valid entries, or `{"resync": true}`. */
 export function parseNotifyBody(body: unknown, maxKeys: number): ParsedBody {
@@ -40,15 +41,24 @@ export function parseNotifyBody(body: unknown, maxKeys: number): ParsedBody {
   return { ok: true, request: { kind: 'keys', entries } };
 }
 
-/** One entry of `keys`, or why it is not valid (core's `keyProblem` for the key rules). */
+/** One entry of `keys`, or why it is not valid (core's `keyProblem` and `tagProblem` for the rules). */
 export function parseEntry(value: unknown): NotifyEntry | string {
-  if (!isObject(value) || Array.isArray(value)) return `a key is an object {"entity": string, "id": string}, got ${describe(value)}`;
-  if ('tag' in value && !('entity' in value)) return 'tags are not supported yet; a key is {"entity": string, "id": string}';
+  if (!isObject(value) || Array.isArray(value)) return `${ENTRY_SHAPE}, got ${describe(value)}`;
+  if ('tag' in value) return parseTag(value);
   const { entity, id } = value;
   if (typeof entity !== 'string') return `"entity" must be a string, got ${describe(entity)}`;
   if (typeof id !== 'string') return `"id" must be a string, got ${describe(id)}`;
   const key = { entity, id };
   return keyProblem(key) ?? key;
+}
+
+function parseTag(value: Record<string, unknown>): Tag | string {
+  if ('entity' in value || 'id' in value) return `give either a key or a tag, not both; ${ENTRY_SHAPE}`;
+  const { tag } = value;
+  const problem = tagProblem(tag);
+  if (problem === undefined) return { tag: tag as string };
+  const got = typeof tag === 'string' && tag !== '' ? `${Buffer.byteLength(tag, 'utf8')} bytes` : describe(tag);
+  return `${problem}, got ${got}`;
 }
 
 function badBody(message: string): ParsedBody {

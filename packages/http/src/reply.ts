@@ -9,7 +9,7 @@ export const NotifyErrorCode = {
   BAD_JSON: 'BAD_JSON',
   /** 400: the JSON is not `{"keys": [...]}` or `{"resync": true}`. */
   BAD_BODY: 'BAD_BODY',
-  /** 400: an entry of `keys` is not a valid key; `index` says which. */
+  /** 400: an entry of `keys` is not a valid key or tag; `index` says which. */
   INVALID_KEY: 'INVALID_KEY',
   /** 401: no `Authorization: Bearer` token, a wrong one, or `verify` said no. */
   UNAUTHORIZED: 'UNAUTHORIZED',

@@ -74,11 +74,13 @@ afterEach(async () => {
   for (const server of leftovers.splice(0)) await server.close();
 });
 
-it('finds the curl examples: keys and resync in the README, keys in docs/scaling.md', () => {
-  expect(examples().map((e) => [e.doc, e.command.includes('"resync":true')])).toEqual([
-    ['packages/http/README.md', false],
-    ['packages/http/README.md', true],
-    ['docs/scaling.md', false],
+it('finds the curl examples: keys, keys with a tag and resync in the README, keys in docs/scaling.md', () => {
+  const kind = (command: string): string => (command.includes('"resync":true') ? 'resync' : command.includes('"tag"') ? 'tag' : 'keys');
+  expect(examples().map((e) => [e.doc, kind(e.command)])).toEqual([
+    ['packages/http/README.md', 'keys'],
+    ['packages/http/README.md', 'tag'],
+    ['packages/http/README.md', 'resync'],
+    ['docs/scaling.md', 'keys'],
   ]);
   for (const example of examples()) expect(example.command).toContain(DOC_ORIGIN);
 });

@@ -56,6 +56,31 @@ describe('202', () => {
     await two.waitFor((f) => f.type === 'data' && f.id === '2' && f.data.v === 3);
   });
 
+  it('notifies tags: every value whose fetch declared the tag is fetched again, on every node, beside plain keys', async () => {
+    const broker = new MemoryBroker();
+    const server = await start({ sync: { broker } });
+    const other = await start({ sync: { broker } }); // its clients hear the tag over the bus
+    const lists = new Map([['7', ['milk']]]);
+    other.sync.registerEntity('todoList', {
+      fetch: (key, ctx) => {
+        ctx.dependsOn({ tag: `todos/owner/${key.id}` });
+        return lists.get(key.id) ?? [];
+      },
+    });
+    server.store.set('1', { v: 1 });
+    const list = await other.subscribe('7', 'todoList');
+    const item = await server.subscribe('1');
+    await list.waitFor((f) => f.type === 'data' && f.data.length === 1);
+    lists.set('7', ['milk', 'eggs']);
+    server.store.set('1', { v: 2 });
+    const answer = await post(server.notifyUrl, { keys: [{ tag: 'todos/owner/7' }, { entity: 'items', id: '1' }] });
+    expect(answer).toMatchObject({ status: 202, body: { notified: 2 } });
+    await list.waitFor((f) => f.type === 'data' && f.data.length === 2);
+    await item.waitFor((f) => f.type === 'data' && f.data.v === 2);
+    // A tag no value depends on is accepted too: it reaches nobody.
+    expect(await post(server.notifyUrl, { keys: [{ tag: 'todos/owner/8' }] })).toMatchObject({ status: 202, body: { notified: 1 } });
+  });
+
   it('resyncs: {"resync": true} refetches every held key', async () => {
     const server = await start();
     server.store.set('1', { v: 1 });
@@ -97,16 +122,19 @@ describe('400', () => {
     }
   });
 
-  it('names the first bad key by index, with core key rules and tags refused', async () => {
+  it('names the first bad key or tag by index, with the core rules', async () => {
     const server = await start();
     const good = { entity: 'items', id: '1' };
     const cases: Array<[unknown, RegExp]> = [
       [{ entity: 'items', id: 7 }, /"id" must be a string, got number 7/],
       [{ entity: 'a.b', id: '1' }, /entity must match/],
       [{ entity: 'items', id: 'x'.repeat(257) }, /id must be at most 256 bytes/],
-      [{ tag: 'team:7' }, /tags are not supported yet/],
-      ['items/1', /a key is an object/],
-      [null, /a key is an object .*got null/],
+      [{ tag: '' }, /a tag is a non-empty string, got string ""/],
+      [{ tag: 7 }, /a tag is a non-empty string, got number 7/],
+      [{ tag: 'é'.repeat(129) }, /a tag must be at most 256 bytes, got 258 bytes/],
+      [{ tag: 'team:7', entity: 'items', id: '1' }, /either a key or a tag, not both/],
+      ['items/1', /an entry is a key .* or a tag/],
+      [null, /an entry is a key .*got null/],
     ];
     for (const [bad, message] of cases) {
       const answer = await post(server.notifyUrl, { keys: [good, good, bad, { entity: '' }] });

@@ -15,6 +15,18 @@ export {
   type Ref,
   type ServerFrame,
 } from './frames.js';
+export type {
+  EntityMap,
+  EntityNameOf,
+  IdEntityNameOf,
+  IsQuery,
+  IsUntypedMap,
+  KeyOf,
+  ParamsOf,
+  QueryEntityNameOf,
+  QuerySpec,
+  ValueOf,
+} from './entity-map.js';
 export { fingerprint, valueFingerprint } from './fingerprint.js';
 export { canonicalParams, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, type Params, paramsProblem } from './params.js';
 export {

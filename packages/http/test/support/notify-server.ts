@@ -21,8 +21,8 @@ export interface NotifyServer {
   port: number;
   /** `http://127.0.0.1:<port>/notify` */
   notifyUrl: string;
-  /** Connects a v1 WebSocket client subscribed to `items/<id>` and waits for its first value. */
-  subscribe(id: string): Promise<TestClient>;
+  /** Connects a v1 WebSocket client subscribed to `<entity>/<id>` (`items` by default) and waits for the ack. */
+  subscribe(id: string, entity?: string): Promise<TestClient>;
   close(): Promise<void>;
 }
 
@@ -53,10 +53,10 @@ export async function startNotifyServer(options: NotifyServerOptions = {}): Prom
     errors,
     port,
     notifyUrl: `http://127.0.0.1:${port}/notify`,
-    async subscribe(id) {
+    async subscribe(id, entity = 'items') {
       const client = await TestClient.connect(`ws://127.0.0.1:${port}/ws/entity-sync/`);
       clients.push(client);
-      const ack = await client.request({ action: 'subscribe', body: { entity: 'items', id } }, `sub-${id}`);
+      const ack = await client.request({ action: 'subscribe', body: { entity, id } }, `sub-${id}`);
       if (ack.type !== 'ack') throw new Error(`subscribe failed: ${JSON.stringify(ack)}`);
       return client;
     },

@@ -1,0 +1,28 @@
+import type { Client, EntityKey } from '@entity-sync/client';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { createEntityHooks, type EntityResult, useEntities, useEntity, useEntitySyncClient } from './index.js';
+
+interface Todo {
+  title: string;
+  done: boolean;
+}
+type Entities = { items: { title: string }; todoList: { params: { owner: string }; value: Todo[] } };
+
+describe('createEntityHooks (types)', () => {
+  it('types keys and data from the map the server and the client share; the hooks are the plain ones', () => {
+    const hooks = createEntityHooks<Entities>();
+    expect(hooks).toEqual({ useEntity, useEntities, useEntitySyncClient });
+    expectTypeOf(hooks.useEntity<'items'>).returns.toEqualTypeOf<EntityResult<{ title: string }>>();
+    expectTypeOf(hooks.useEntities<'items'>).returns.toEqualTypeOf<EntityResult<{ title: string }>[]>();
+    expectTypeOf(hooks.useEntitySyncClient).returns.toEqualTypeOf<Client<Entities>>();
+    // The hooks take `{ entity, id }` keys: the map's entities keyed by id.
+    expectTypeOf(hooks.useEntity).parameter(0).toEqualTypeOf<EntityKey<'items'>>();
+    // @ts-expect-error: a query entity is not read through the hooks (they take no params)
+    expectTypeOf(hooks.useEntity).toBeCallableWith({ entity: 'todoList', id: '{"owner":"7"}' });
+    // @ts-expect-error: not an entity of the map
+    expectTypeOf(hooks.useEntities).toBeCallableWith([{ entity: 'itemz', id: '1' }]);
+    // Without a map: any name, `unknown` data.
+    const untyped = createEntityHooks();
+    expectTypeOf(untyped.useEntity<'anything'>).returns.toEqualTypeOf<EntityResult<unknown>>();
+  });
+});
