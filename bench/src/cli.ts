@@ -24,6 +24,7 @@ import { FULL, QUICK, type Sizes } from './sizes.js';
 import { TARGETS, type TargetSpec } from './targets/index.js';
 import { writeDocs } from './docs.js';
 import { CHANGES_FULL, CHANGES_QUICK, runChanges } from './changes/run.js';
+import { DELTA_FULL, DELTA_QUICK, runDelta } from './scenarios/delta.js';
 // The library's own cost (issue 8): frames and capacity.
 import { frames } from './scenarios/frames.js';
 import { capacity } from './scenarios/capacity.js';
@@ -99,6 +100,10 @@ async function main(): Promise<void> {
     // The change-source bench (its own Postgres and node; see src/changes/): --scenarios changes.
     if (!argv.some((a) => a.startsWith('--scenarios')) || argv.join(' ').includes('changes')) {
       await runChanges(quick ? CHANGES_QUICK : CHANGES_FULL, (line) => console.log(line));
+    }
+    // Delta frames against whole values (one node in this process, see scenarios/delta.ts): --scenarios delta.
+    if (!argv.some((a) => a.startsWith('--scenarios')) || argv.join(' ').includes('delta')) {
+      await runDelta(quick ? DELTA_QUICK : DELTA_FULL, (line) => console.log(line));
     }
   } finally {
     await driver.stop();

@@ -45,7 +45,7 @@ describe('connecting and subscribing', () => {
     expect(states).toEqual(['open']);
     expect(socket.sent).toEqual([
       { action: 'secret', body: 's1', ref: 1 },
-      { action: 'subscribe', body: [items('1'), items('2')], ref: 2 },
+      { action: 'subscribe', body: [items('1'), items('2')], ref: 2, deltas: true },
     ]);
   });
 
@@ -55,7 +55,7 @@ describe('connecting and subscribing', () => {
     client.subscribe(items('1'), () => {});
     client.subscribe(items('2'), () => {});
     await Promise.resolve();
-    expect(socket.sent).toEqual([{ action: 'subscribe', body: [items('1'), items('2')], ref: 1 }]);
+    expect(socket.sent).toEqual([{ action: 'subscribe', body: [items('1'), items('2')], ref: 1, deltas: true }]);
   });
 
   it('marks values before the ack as snapshot and later ones as updates', async () => {
@@ -168,7 +168,7 @@ describe('errors', () => {
     FakeSocket.last().open();
     expect(FakeSocket.last().sent).toEqual([
       { action: 'secret', body: 'admin', ref: expect.any(Number) },
-      { action: 'subscribe', body: [items('1')], ref: expect.any(Number) },
+      { action: 'subscribe', body: [items('1')], ref: expect.any(Number), deltas: true },
     ]);
     expect(errors).toEqual([]);
   });
@@ -299,7 +299,7 @@ describe('reconnecting', () => {
     FakeSocket.last().open();
     expect(FakeSocket.last().sent).toEqual([
       { action: 'secret', body: 's2', ref: expect.any(Number) },
-      { action: 'subscribe', body: [items('1'), items('2')], ref: expect.any(Number) },
+      { action: 'subscribe', body: [items('1'), items('2')], ref: expect.any(Number), deltas: true },
     ]);
     expect(states).toEqual(['open', 'reconnecting', 'reconnecting', 'open']);
   });

@@ -2,6 +2,7 @@ import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1 } from '@entity-syn
 import { backoffDelay } from './backoff.js';
 import { Emitter, rethrowLater } from './emitter.js';
 import { ClientError, type ClientErrorCode, HELD_CODES } from './errors.js';
+import { patch, refetchKey } from './delta.js';
 import { toKey, wireKey } from './key.js';
 import { type Ref, Subscription, type Watcher } from './subscriptions.js';
 import type {
@@ -73,6 +74,8 @@ interface ServerFrame {
   code?: ClientErrorCode;
   message?: string;
   protocol?: unknown;
+  fp?: unknown;
+  ops?: unknown;
 }
 
 /**
@@ -298,7 +301,8 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
   private send(action: Pending['action'], body: unknown, keys: string[]): Ref {
     const ref = this.nextRef++;
     this.pending.set(ref, { action, keys: new Set(keys) });
-    this.socket!.send(JSON.stringify({ action, body, ref }));
+    // Every subscribe says the client applies delta frames (servers send them when configured to).
+    this.socket!.send(JSON.stringify({ action, body, ref, deltas: action === 'subscribe' || undefined }));
     return ref;
   }
 
@@ -317,6 +321,10 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     if (type === 'data') {
       const sub = this.subs.get(keyString(frame as EntityKey));
       sub?.deliver(frame.data ?? null, sub.ref !== undefined, this.onThrow);
+    } else if (type === 'delta') {
+      // Applied to the value held; a result the server did not fingerprint asks for the whole value.
+      const sub = this.subs.get(keyString(frame as EntityKey));
+      if (sub && !patch(sub, frame, this.onThrow)) sub.ref = this.send('subscribe', refetchKey(sub), [keyString(sub.key)]);
     } else if (type === 'ack') {
       this.onAck(frame.ref!);
     } else if (type === 'error') {

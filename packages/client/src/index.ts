@@ -1,5 +1,6 @@
 export { type Client, type ClientEvents, createClient, PROTOCOL } from './client.js';
 export { ClientError, type ClientErrorCode } from './errors.js';
+export { toKey } from './key.js';
 export type {
   ClientOptions,
   ConnectionState,

@@ -39,6 +39,8 @@ export class Connection implements Subscriber, ConnectionHandle {
   #expiry: NodeJS.Timeout | undefined;
   /** Between the secret's expiry and the next secret: nothing may be granted. */
   expired = false;
+  /** v1: the client said (on a subscribe) it applies delta frames. */
+  deltas = false;
 
   constructor(
     readonly id: ClientId,
@@ -96,6 +98,7 @@ export class Connection implements Subscriber, ConnectionHandle {
   async #handle(message: ClientMessage): Promise<void> {
     switch (message.action) {
       case 'subscribe':
+        if (message.deltas !== undefined) this.deltas = message.deltas;
         return this.#reply(message.ref, await Promise.all(message.keys.map((k) => this.node.subscribeEntry(this, k))));
       case 'unsubscribe':
         return this.#reply(
@@ -202,8 +205,26 @@ export class Connection implements Subscriber, ConnectionHandle {
 
   sendValues(sub: Subscription, batch: EncodedBatch): void {
     if (batch.values.length === 0) return;
-    if (this.protocol === 'v1' && this.node.options.skipUnchanged && sub.repeats(batch.fingerprint)) return;
+    if (this.protocol === 'v1') {
+      const held = sub.held;
+      if (sub.repeats(batch.fingerprint) && this.node.options.skipUnchanged) return;
+      const delta = this.#deltaFor(batch, held);
+      if (delta !== undefined) return this.#write(sub.keyString, [delta]);
+    }
     this.#write(sub.keyString, batch.frames(this.protocol));
+  }
+
+  /**
+   * The delta frame to send instead of `batch` to a client holding `held`, if it asked for
+   * deltas and reads fast enough: a delta waiting in the outbox could be replaced by a later one
+   * (conflation), which the client could not apply.
+   */
+  #deltaFor(batch: EncodedBatch, held: number | undefined): string | undefined {
+    if (!this.deltas || batch.delta === undefined) return undefined;
+    if (this.#outbox === undefined ? congested(this.socket, this.node.options) : !this.#outbox.idle) return undefined;
+    const frame = batch.delta.frameFor(held);
+    if (frame !== undefined) this.node.counters.deltaFramesSent++;
+    return frame;
   }
 
   /** Error frames exist in v1 only; legacy clients hear nothing, as with the Go library. */

@@ -1,4 +1,5 @@
 import { fingerprint } from '@entity-sync/protocol';
+import type { PendingDelta } from './delta-cache.js';
 import type { ProtocolMode } from './protocol.js';
 
 /**
@@ -59,6 +60,8 @@ export class EncodedBatch {
   #legacy: Array<string | Uint8Array> | undefined;
   #v1: string[] | undefined;
   #fingerprint: number | undefined;
+  /** The delta from the group's previous value, when deltas are on (see `DeltaCache`). */
+  delta: PendingDelta | undefined;
 
   constructor(readonly values: readonly EncodedValue[]) {}
 

@@ -4,6 +4,7 @@ import { type AccessFilter, filterProblem, matches, toWireFilter, type WireAcces
 import { Bus, type ControlMessage } from './bus.js';
 import { Events, type NodeEventListener, type NodeEventName } from './events.js';
 import { Connection } from './connection.js';
+import { DeltaCache } from './delta-cache.js';
 import { type EncodedBatch, encodeValues } from './encode.js';
 import { EntitySyncError } from './errors.js';
 import { FetchCall, representative } from './fetch-context.js';
@@ -154,7 +155,9 @@ export class Node implements EntitySync {
   /** While someone listens to `freshness`: the earliest undelivered change time of each fetch job. */
   readonly #changedAt = new Map<string, number>();
   /** Counters for `stats()`. */
-  readonly counters = { encodings: 0, framesSent: 0, bytesSent: 0, conflated: 0 };
+  readonly counters = { encodings: 0, framesSent: 0, bytesSent: 0, conflated: 0, deltasComputed: 0, deltaFramesSent: 0 };
+  /** The base of each (key, group)'s next delta, when the `deltas` option is on. */
+  readonly #deltas: DeltaCache | undefined;
   /** Server code watching tags (`subscribe({ tag })`), by subject. */
   readonly #watchers = new Map<string, Set<() => void>>();
   #nextClientId = 0;
@@ -163,6 +166,7 @@ export class Node implements EntitySync {
 
   constructor(readonly options: ResolvedOptions) {
     this.nodeId = options.nodeId ?? randomUUID();
+    this.#deltas = options.deltas === false ? undefined : new DeltaCache(options.deltas, this.counters);
     this.#scheduler = new FetchScheduler<Job, FetchCall>(
       { maxConcurrent: options.maxConcurrentFetches, timeoutMs: options.fetchTimeoutMs },
       {
@@ -492,7 +496,10 @@ export class Node implements EntitySync {
   ): Promise<ErrorFrame | undefined> | ErrorFrame | undefined {
     const ks = keyString(key);
     const existing = conn.subscriptions.get(ks);
-    if (existing !== undefined) return this.#resubscribe(conn, existing);
+    if (existing !== undefined) {
+      if (fp !== undefined && conn.protocol === 'v1') existing.seed(fp); // what the client holds now (a delta it could not apply)
+      return this.#resubscribe(conn, existing);
+    }
     const max = this.options.maxSubscriptionsPerConnection;
     if (conn.subscriptions.size >= max) {
       return { code: 'TOO_MANY_SUBSCRIPTIONS', message: `at most ${max} subscriptions per connection`, ...wireKey(key) };
@@ -781,6 +788,9 @@ export class Node implements EntitySync {
       this.#remember(entry, job.group, seq, call.values, undefined);
     } else {
       const result = this.#encode(entry, call.values);
+      const members = entry.groups.get(job.group);
+      if (this.#deltas !== undefined && members !== undefined && typeof result !== 'string')
+        this.#deltas.link(members, result, entry.framePrefix);
       this.#deliver(entry, job.group, seq, result);
       if (typeof result !== 'string') this.#remember(entry, job.group, seq, call.values, result);
     }

@@ -39,6 +39,14 @@ export interface EntitySyncOptions {
   resumeCacheMs?: number;
   /** At most this many (key, group) values in that cache; the oldest go first. @default 10000 */
   resumeCacheSize?: number;
+  /**
+   * v1 delta frames: to a connection that asked for them (`"deltas": true` on a subscribe), a
+   * changed value goes as a diff from the value the client holds when its JSON has at least
+   * `minBytes` characters and the delta frame is at most `maxRatio` of the `data` frame's length.
+   * Computed once per (key, group) per fetch; keeps the last value of each (key, group) while it
+   * has subscribers. `true`: the defaults. @default false
+   */
+  deltas?: boolean | { minBytes?: number; maxRatio?: number };
   /** Subscriptions one connection may hold; more get `TOO_MANY_SUBSCRIPTIONS`. @default 1000 */
   maxSubscriptionsPerConnection?: number;
   /**
@@ -73,6 +81,9 @@ export interface EntitySyncOptions {
 
 const positiveInt = z.number().int().positive();
 
+/** `deltas: true`: values of at least 4 KiB of JSON, when the delta is at most half the frame. */
+const DELTA_DEFAULTS = { minBytes: 4096, maxRatio: 0.5 } as const;
+
 /** An optional function option, named in the error when it is something else. */
 function fn<T>(name: string) {
   return z.custom<T>((v) => typeof v === 'function', `Expected \`${name}\` to be a function`).optional();
@@ -93,6 +104,16 @@ const OptionsSchema = z.object({
   skipUnchanged: z.boolean().default(true),
   resumeCacheMs: z.number().int().nonnegative().default(2_000),
   resumeCacheSize: z.number().int().nonnegative().default(10_000),
+  deltas: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        minBytes: z.number().int().nonnegative().default(DELTA_DEFAULTS.minBytes),
+        maxRatio: z.number().positive().max(1).default(DELTA_DEFAULTS.maxRatio),
+      }),
+    ])
+    .default(false)
+    .transform((v) => (v === true ? DELTA_DEFAULTS : v)),
   maxSubscriptionsPerConnection: positiveInt.default(1000),
   rateLimit: z
     .union([z.literal(false), z.object({ perSecond: z.number().positive(), burst: z.number().int().positive() })])

@@ -44,6 +44,11 @@ export class Outbox {
     }
   }
 
+  /** Nothing waits and the socket keeps up: a frame sent now goes out at once. */
+  get idle(): boolean {
+    return this.#waiting.size === 0 && !this.#congested();
+  }
+
   /**
    * Forgets the values waiting (not acks or errors): after a secret change they were fetched
    * with a secret the connection no longer has.

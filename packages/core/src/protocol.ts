@@ -24,7 +24,12 @@ export {
 } from '@entity-sync/protocol';
 
 export type ClientMessage =
-  | { action: 'subscribe' | 'unsubscribe'; keys: KeyEntry[]; ref?: Ref }
+  | {
+      action: 'subscribe' | 'unsubscribe';
+      keys: KeyEntry[];
+      ref?: Ref /** v1 subscribe: the client takes delta frames. */;
+      deltas?: boolean;
+    }
   | { action: 'secret'; secret: string; expiresAt?: number; ref?: Ref }
   | { action: 'passthrough'; message: unknown; ref?: Ref };
 
@@ -76,9 +81,10 @@ export function parseClientMessage(text: string, mode: ProtocolMode): ParseResul
     case Action.subscribe:
     case Action.unsubscribe: {
       const keys = parseKeys(body, mode);
-      return keys === undefined
-        ? fail('BAD_MESSAGE', 'body must be a key {"entity","id"} or, in v1, an array of keys', ref)
-        : withRef({ action: action as 'subscribe' | 'unsubscribe', keys });
+      if (keys === undefined) return fail('BAD_MESSAGE', 'body must be a key {"entity","id"} or, in v1, an array of keys', ref);
+      const deltas = mode === 'v1' && action === Action.subscribe ? fieldOf(message, 'deltas') : undefined;
+      if (deltas !== undefined && typeof deltas !== 'boolean') return fail('BAD_MESSAGE', 'deltas must be a boolean', ref);
+      return withRef({ action: action as 'subscribe' | 'unsubscribe', keys, ...(deltas === undefined ? {} : { deltas }) });
     }
     case Action.secret: {
       if (body !== null && body !== undefined && typeof body !== 'string') {

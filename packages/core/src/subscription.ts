@@ -109,6 +109,11 @@ export class Subscription {
     this.#lastSent = fingerprint;
   }
 
+  /** The fingerprint of the values sent last (or that the client said it holds), if known. */
+  get held(): number | undefined {
+    return this.#lastSent;
+  }
+
   /** Whether values with `fingerprint` are the ones sent last; remembers them if not. */
   repeats(fingerprint: number): boolean {
     if (this.#lastSent === fingerprint) return true;

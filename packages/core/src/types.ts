@@ -241,6 +241,10 @@ export interface SyncStats {
   bytesSent: number;
   /** Values replaced by a newer one for the same key while waiting for a slow client. */
   conflated: number;
+  /** Delta frames built (option `deltas`): at most once per (key, group) per fetch. */
+  deltasComputed: number;
+  /** Delta frames written instead of `data` frames (included in `framesSent`). */
+  deltaFramesSent: number;
   /** Bus messages received for keys with local subscribers (own echoes excluded). */
   busMessagesReceived: number;
   busMessagesPublished: number;

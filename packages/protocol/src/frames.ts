@@ -1,4 +1,5 @@
 import type { WireErrorCode } from './codes.js';
+import type { DeltaOp } from './delta.js';
 
 /** The WebSocket subprotocol that selects v1 mode. No subprotocol means legacy mode. */
 export const PROTOCOL_V1 = 'entity-sync.v1';
@@ -16,7 +17,14 @@ export const Action = { subscribe: 'subscribe', unsubscribe: 'unsubscribe', secr
 export type Action = (typeof Action)[keyof typeof Action];
 
 /** Server frame types (v1 only). */
-export const FrameType = { connected: 'connected', data: 'data', ack: 'ack', error: 'error', message: 'message' } as const;
+export const FrameType = {
+  connected: 'connected',
+  data: 'data',
+  delta: 'delta',
+  ack: 'ack',
+  error: 'error',
+  message: 'message',
+} as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** A client-chosen correlation id, echoed in the `ack` or `error` reply (v1). */
@@ -26,6 +34,8 @@ export type Ref = string | number;
 export type ServerFrame =
   | { type: 'connected'; protocol: 1 }
   | { type: 'data'; entity: string; id: string; data: unknown }
+  /** Only to a connection whose subscribe said `"deltas": true` (see docs/protocol.md, delta). */
+  | { type: 'delta'; entity: string; id: string; base: number; fp: number; ops: DeltaOp[] }
   | { type: 'ack'; ref: Ref }
   | { type: 'error'; code: WireErrorCode; message: string; ref?: Ref; entity?: string; id?: string }
   | { type: 'message'; data: unknown };

@@ -15,6 +15,8 @@ export {
   type Ref,
   type ServerFrame,
 } from './frames.js';
+export { applyDelta, type DeltaOp, type DeltaPathStep, diffJson } from './delta.js';
+export { diffJsonText } from './delta-text.js';
 export type {
   EntityMap,
   EntityNameOf,

@@ -32,6 +32,11 @@ export class FakeClient implements StoreClient {
     return () => void this.stateListeners.delete(listener);
   }
 
+  /** The keys of the active subscriptions, as the client was given them. */
+  subscribed(): EntityKey[] {
+    return this.subs.filter((s) => s.active).map((s) => s.key);
+  }
+
   /** Keys with an active subscription. */
   active(): string[] {
     return this.subs.filter((s) => s.active).map((s) => `${s.key.entity}/${s.key.id}`);

@@ -1,4 +1,4 @@
-import type { ClientError, ConnectionState, EntityKey } from '@entity-sync/client';
+import { type ClientError, type ConnectionState, type EntityKey, toKey } from '@entity-sync/client';
 import type { EntityResult } from './types.js';
 
 type Result = EntityResult<unknown>;
@@ -16,7 +16,19 @@ export interface StoreClient {
   on(event: 'state', listener: (state: ConnectionState) => void): () => void;
 }
 
-/** A key as one map key (an entity name cannot contain `/`), as the client spells it. */
+/** A key as a hook takes it: `{ entity, id }`, or `{ entity, params }` for a query entity. */
+export type HookKey = { entity: string; id: string } | { entity: string; params: Readonly<Record<string, unknown>> };
+
+/**
+ * The key with the id the client goes by (a query key's is the canonical JSON of its params, so
+ * `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` share one subscription). Throws a `TypeError` for a key
+ * of neither form.
+ */
+export function normalizeKey(key: HookKey): EntityKey {
+  return toKey(key as { entity: string; id?: string; params?: Record<string, unknown> });
+}
+
+/** A normalized key as one map key (an entity name cannot contain `/`), as the client spells it. */
 export function keyString(key: EntityKey): string {
   return `${key.entity}/${key.id}`;
 }
@@ -87,7 +99,7 @@ export class EntityStore {
       const created = new Entry();
       this.entries.set(k, created);
       created.stop = this.client.subscribe(
-        { entity: key.entity, id: key.id },
+        key.params === undefined ? { entity: key.entity, id: key.id } : key,
         (value) => this.set(created, valueResult(value, this.live)),
         (error) => this.set(created, errorResult(error, created.result)),
       );

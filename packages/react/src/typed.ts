@@ -1,17 +1,17 @@
-import type { Client, EntityKey, EntityMap, IdEntityNameOf, ValueOf } from '@entity-sync/client';
+import type { Client, EntityMap, KeyOf, ValueOf } from '@entity-sync/client';
 import { useEntitySyncClient } from './provider.js';
 import type { EntityResult, UseEntityOptions } from './types.js';
 import { useEntities, useEntity } from './use-entity.js';
 
 /**
- * The hooks typed by an entity map: the key's entity name must be one of the map's entities keyed
- * by id (the hooks take `{ entity, id }` keys; query entities go through the client), and `data`
- * has that entity's value type.
+ * The hooks typed by an entity map: the key's entity name must be one of the map's entities, its
+ * key `{ entity, id }` or, for a query entity, `{ entity, params }` with the map's params, and
+ * `data` has that entity's value type.
  */
 export interface EntityHooks<E extends EntityMap> {
-  useEntity<N extends IdEntityNameOf<E>>(key: EntityKey<N>, options?: UseEntityOptions): EntityResult<ValueOf<E[N]>>;
-  useEntities<N extends IdEntityNameOf<E>>(
-    keys: readonly EntityKey<N>[],
+  useEntity<N extends keyof E & string>(key: KeyOf<E, N>, options?: UseEntityOptions): EntityResult<ValueOf<E[N]>>;
+  useEntities<N extends keyof E & string>(
+    keys: readonly KeyOf<E, N>[],
     options?: Pick<UseEntityOptions, 'suspense'>,
   ): EntityResult<ValueOf<E[N]>>[];
   useEntitySyncClient(): Client<E>;

@@ -41,6 +41,25 @@ describe('useEntity', () => {
     expect(client.log).toEqual(['+items/1', '-items/1']);
   });
 
+  it('reads a query key by its params: key order and a fresh literal per render are one subscription', async () => {
+    const client = new FakeClient();
+    const { result, rerender } = renderHook(
+      ({ order }: { order: 'ab' | 'ba' }) =>
+        useEntity<string[]>({ entity: 'todoList', params: order === 'ab' ? { owner: '7', done: false } : { done: false, owner: '7' } }),
+      { ...wrapper(client), initialProps: { order: 'ab' as 'ab' | 'ba' } },
+    );
+    await flush();
+    const id = '{"done":false,"owner":"7"}';
+    expect(client.log).toEqual([`+todoList/${id}`]);
+    expect(client.subscribed()).toEqual([{ entity: 'todoList', id, params: { owner: '7', done: false } }]);
+    act(() => client.deliver(`todoList/${id}`, ['milk']));
+    rerender({ order: 'ba' });
+    await flush();
+    expect(result.current).toMatchObject({ status: 'ready', data: ['milk'] });
+    expect(client.log).toEqual([`+todoList/${id}`]);
+    expect(() => renderHook(() => useEntity({ entity: 'todoList' } as never), wrapper(client))).toThrow(TypeError);
+  });
+
   it('reports loading, ready, missing, forbidden, error and reconnecting', async () => {
     const client = new FakeClient();
     const { result } = renderHook(() => useEntity<{ title: string }>(key('1')), wrapper(client));
@@ -147,7 +166,9 @@ describe('createEntityHooks', () => {
     const hooks = createEntityHooks<Entities>();
     expect(hooks.useEntity).toBe(useEntity);
     expectTypeOf(hooks.useEntity<'users'>).returns.toEqualTypeOf<EntityResult<{ name: string }>>();
-    expectTypeOf(hooks.useEntity).parameter(0).toEqualTypeOf<EntityKey<'items' | 'users'>>();
+    expectTypeOf(hooks.useEntity<'users'>)
+      .parameter(0)
+      .toEqualTypeOf<{ entity: 'users'; id: string }>();
     // @ts-expect-error: not an entity of the map
     expectTypeOf(hooks.useEntity).toBeCallableWith({ entity: 'itemz', id: '1' });
     const narrow = (r: EntityResult<{ title: string }>) => (r.status === 'ready' ? r.data.title : r.data);

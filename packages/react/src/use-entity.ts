@@ -1,7 +1,6 @@
-import type { EntityKey } from '@entity-sync/client';
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { useEntityStore } from './provider.js';
-import { keyString, LOADING } from './store.js';
+import { type HookKey, keyString, LOADING, normalizeKey } from './store.js';
 import type { EntityResult, UseEntityOptions } from './types.js';
 
 type Result = EntityResult<unknown>;
@@ -9,16 +8,19 @@ type Result = EntityResult<unknown>;
 const serverSnapshot = (): Result => LOADING;
 
 /**
- * The current value of `key` and its status, re-rendering on every change. Every hook reading
- * one key shares one client subscription, which starts when the first of them commits and ends
- * a microtask after the last unmounts. `T` is the value type (see `createEntityHooks` to derive
- * it from an entity map).
+ * The current value of `key` (`{ entity, id }`, or `{ entity, params }` for a query entity) and its
+ * status, re-rendering on every change. Every hook reading one key shares one client subscription,
+ * which starts when the first of them commits and ends a microtask after the last unmounts; params
+ * that are equal as JSON up to key order are one key, so an inline object literal is fine. `T` is
+ * the value type (see `createEntityHooks` to derive it from an entity map).
  */
-export function useEntity<T = unknown>(key: EntityKey, options: UseEntityOptions = {}): EntityResult<T> {
+export function useEntity<T = unknown>(key: HookKey, options: UseEntityOptions = {}): EntityResult<T> {
   const store = useEntityStore('useEntity');
-  const { entity, id } = key;
-  const k = keyString(key);
-  const subscribe = useCallback((onChange: () => void) => store.subscribe({ entity, id }, onChange), [store, entity, id]);
+  const k = keyString(normalizeKey(key));
+  // One key object per key string, so a new params literal on every render changes nothing.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key is identified by k
+  const normalized = useMemo(() => normalizeKey(key), [k]);
+  const subscribe = useCallback((onChange: () => void) => store.subscribe(normalized, onChange), [store, normalized]);
   const getSnapshot = useCallback(() => store.get(k), [store, k]);
   const result = useSyncExternalStore(subscribe, getSnapshot, serverSnapshot);
 
@@ -36,7 +38,7 @@ export function useEntity<T = unknown>(key: EntityKey, options: UseEntityOptions
     [result, prev, k],
   );
 
-  if (options.suspense && result.status === 'loading') throw store.suspend({ entity, id });
+  if (options.suspense && result.status === 'loading') throw store.suspend(normalized);
   return shown as EntityResult<T>;
 }
 
@@ -45,11 +47,13 @@ export function useEntity<T = unknown>(key: EntityKey, options: UseEntityOptions
  * changes. Keys new to the list start as `loading` (no previous data is carried over).
  * Only `suspense` of the options applies.
  */
-export function useEntities<T = unknown>(keys: readonly EntityKey[], options: Pick<UseEntityOptions, 'suspense'> = {}): EntityResult<T>[] {
+export function useEntities<T = unknown>(keys: readonly HookKey[], options: Pick<UseEntityOptions, 'suspense'> = {}): EntityResult<T>[] {
   const store = useEntityStore('useEntities');
-  const listId = JSON.stringify(keys.map((key) => [key.entity, key.id]));
+  const normalized = keys.map(normalizeKey);
+  const listId = JSON.stringify(normalized.map(keyString));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the keys are identified by listId
   const { list, subscribe, getSnapshot, getServerSnapshot } = useMemo(() => {
-    const list = (JSON.parse(listId) as [string, string][]).map(([entity, id]) => ({ entity, id }));
+    const list = normalized;
     const ks = list.map(keyString);
     const server = list.map(() => LOADING);
     let last: Result[] = [];

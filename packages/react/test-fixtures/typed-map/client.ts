@@ -10,5 +10,6 @@ client.subscribe({ entity: 'todoList', params: { owner: '7' } }, (todos: Todo[] 
 const { useEntity } = createEntityHooks<Entities>();
 export function Title(): string | undefined {
   const result = useEntity({ entity: 'items', id: '1' });
-  return result.status === 'ready' ? result.data.title : undefined;
+  const todos = useEntity({ entity: 'todoList', params: { owner: '7' } });
+  return result.status === 'ready' ? result.data.title : todos.data?.[0]?.title;
 }
