@@ -25,10 +25,14 @@ import { TARGETS, type TargetSpec } from './targets/index.js';
 import { writeDocs } from './docs.js';
 import { CHANGES_FULL, CHANGES_QUICK, runChanges } from './changes/run.js';
 import { DELTA_FULL, DELTA_QUICK, runDelta } from './scenarios/delta.js';
+// The library's own cost (issue 8): frames and capacity.
+import { frames } from './scenarios/frames.js';
+import { capacity } from './scenarios/capacity.js';
 
 const SCENARIOS: Scenario[] = [fanout, keys, memory, fetchCalls, viewFetches, slowClient];
 // Reconnect storms, deploys (issue 11): the reconnecting clients of src/resume-clients.ts.
 SCENARIOS.push(stormScenario, jitter, drain);
+SCENARIOS.push(frames, capacity);
 const SCENARIO_TIMEOUT_MS = 180_000;
 
 function options(): { sizes: Sizes; quick: boolean; scenarios: Scenario[]; targets: TargetSpec[]; argv: string[] } {

@@ -14,6 +14,18 @@ function gc(): void {
   if (collect) for (let i = 0; i < 3; i++) collect();
 }
 
+/**
+ * Applies each update of `batch.set` (write, then notify) in its own macrotask, all queued in one
+ * turn of the event loop: back to back, yet none arrives while the previous one's fetch runs
+ * (`frames` scenario). Resolves once the last one ran.
+ */
+function spaced(target: TargetServer, batch: UpdateBatch): Promise<void> {
+  return new Promise((resolve) => {
+    for (const item of batch.set) setImmediate(() => target.apply({ entity: batch.entity, set: [item], notify: [item[0]] }));
+    setImmediate(resolve);
+  });
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
   const target = await start(config);
@@ -22,6 +34,7 @@ async function main(): Promise<void> {
   sampler.unref();
   serve({
     update: (r) => target.apply(r['batch'] as UpdateBatch),
+    spaced: (r) => spaced(target, r['batch'] as UpdateBatch),
     cpu: () => {
       const { user, system } = process.cpuUsage();
       return user + system;

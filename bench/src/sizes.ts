@@ -14,6 +14,10 @@ export interface Sizes {
   jitter: { clients: number; keys: number; perKeyPerSec: number; upMs: number; downMs: number; ms: number };
   /** A node with `clients` drained over `drainMs` onto 2 others that serve `others` clients; `perSec` updates/s to those. */
   drain: { clients: number; others: number; drainMs: number; perSec: number };
+  /** `turns` turns of `perTurn` updates (one per macrotask), and `alone` updates one per turn. */
+  frames: { clients: number; perTurn: number; turns: number; alone: number };
+  /** Connections held at each step; `max` adds a last step up to the server's open-file limit. */
+  capacity: { steps: number[]; max: boolean };
 }
 
 export const FULL: Sizes = {
@@ -27,6 +31,8 @@ export const FULL: Sizes = {
   storm: { clients: 10_000, keysPerClient: 10, distinctKeys: 1_000, spreadMs: 1_000 },
   jitter: { clients: 5_000, keys: 100, perKeyPerSec: 2, upMs: 15_000, downMs: 2_000, ms: 40_000 },
   drain: { clients: 10_000, others: 1_000, drainMs: 10_000, perSec: 200 },
+  frames: { clients: 2_000, perTurn: 100, turns: 2, alone: 30 },
+  capacity: { steps: [5_000, 10_000], max: true },
 };
 
 export const QUICK: Sizes = {
@@ -40,4 +46,6 @@ export const QUICK: Sizes = {
   storm: { clients: 500, keysPerClient: 10, distinctKeys: 1_000, spreadMs: 1_000 },
   jitter: { clients: 300, keys: 30, perKeyPerSec: 2, upMs: 2_500, downMs: 500, ms: 5_000 },
   drain: { clients: 500, others: 100, drainMs: 2_000, perSec: 100 },
+  frames: { clients: 200, perTurn: 50, turns: 2, alone: 10 },
+  capacity: { steps: [1_000, 2_000], max: false },
 };

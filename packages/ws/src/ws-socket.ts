@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ConnectionHandle, SocketLike } from '@entity-sync/core';
 import type { WebSocket } from 'ws';
+import { textFrame } from './text-frame.js';
 import type { TickCorker } from './tick-corker.js';
 
 /** How long a closing peer has to answer the close frame before it is cut off. */
@@ -17,16 +18,27 @@ type Tagged<T> = T & { [kHandle]?: ConnectionHandle };
 export class WsSocket implements SocketLike {
   /** ws's underlying net.Socket (`_socket`: undocumented, stable across ws 8). */
   readonly #raw: Duplex | undefined;
+  /**
+   * Whether text frames may go straight to the socket, framed once for every subscriber: no
+   * extension (permessage-deflate) was negotiated, so `ws`'s sender never holds a frame back and
+   * a raw write keeps the order of everything it sends.
+   */
+  readonly #rawText: boolean;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly corker: TickCorker,
   ) {
     this.#raw = (ws as unknown as { _socket?: Duplex })._socket;
+    this.#rawText = this.#raw !== undefined && ws.extensions === '';
   }
 
   send(data: string | Uint8Array): void {
     if (this.#raw !== undefined) this.corker.cork(this.#raw);
+    if (this.#rawText && typeof data === 'string' && this.ws.readyState === this.ws.OPEN) {
+      this.#raw!.write(textFrame(data));
+      return;
+    }
     this.ws.send(data, { binary: false });
   }
 
