@@ -376,8 +376,9 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     const error = new ClientError(frame.code ?? 'INTERNAL', frame.message ?? '', key);
     const pending = ref === undefined ? undefined : this.pending.get(ref);
     if (error.code === 'SECRET_EXPIRED') {
-      // With a key: a subscribe after the expiry, which the server holds until the new secret.
-      if (key) return;
+      // With a key: a subscribe after the expiry, which the server holds until the new secret
+      // (the ack of the message's other keys must not hand its held value again as current).
+      if (key) return void pending?.keys.delete(keyString(key));
       // Nothing flows until a new secret: a `secret` function is asked for it; without one the
       // `error` event hears of it too, since the application has to act.
       const { secret } = this.options;

@@ -202,6 +202,28 @@ describe('SECRET_EXPIRED', () => {
   });
 });
 
+describe('SECRET_EXPIRED and resume', () => {
+  it('a key held for the expiry is not handed its value again by the ack of the other keys', async () => {
+    const socket = start();
+    socket.open();
+    const seen: Record<string, unknown[]> = { '1': [], '2': [] };
+    for (const id of ['1', '2']) client.subscribe(items(id), (value) => seen[id]!.push(value));
+    await Promise.resolve();
+    socket.receive({ type: 'data', ...items('1'), data: 'one' });
+    socket.receive({ type: 'data', ...items('2'), data: 'two' });
+    socket.ackLast();
+    socket.drop(1006);
+    vi.advanceTimersByTime(100);
+    const next = FakeSocket.last();
+    next.open();
+    const { ref } = next.sent.at(-1)!;
+    next.receive({ type: 'error', ref, code: 'SECRET_EXPIRED', message: 'expired', ...items('1') });
+    next.receive({ type: 'ack', ref });
+    expect(seen).toEqual({ '1': ['one'], '2': ['two', 'two'] });
+    expect(errors).toEqual([]);
+  });
+});
+
 /** Lets promise chains (a secret function's answer) and queued microtasks settle. */
 async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
