@@ -12,6 +12,7 @@ export type {
   EntityName,
   Listener,
   RetryOptions,
+  SecretSource,
   StateDetail,
   WebSocketConstructor,
   WebSocketLike,
