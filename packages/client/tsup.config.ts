@@ -9,8 +9,12 @@ const browserBundle = (name: string, entry: string) => ({
   platform: 'browser' as const,
   // Self-contained: the protocol module is inlined, from its sources.
   noExternal: ['@entity-sync/protocol'],
-  esbuildOptions(options: { conditions?: string[] }) {
+  esbuildOptions(options: { conditions?: string[]; tsconfig?: string; tsconfigRaw?: unknown }) {
     options.conditions = ['@entity-sync/source'];
+    // Class fields as plain assignments in the constructor, not one helper call per field:
+    // the same behaviour for these classes (no setters, no field shadowing), fewer bytes.
+    delete options.tsconfig;
+    options.tsconfigRaw = { compilerOptions: { useDefineForClassFields: false } };
   },
   target: 'es2020',
   minify: true,

@@ -7,8 +7,9 @@ import { gzipSync } from 'node:zlib';
 const BUNDLES = [
   // The core client stays under 4 KB minified + gzipped (4,000 B, whichever KB one means).
   { label: 'client', file: 'entity-sync-client.browser.min.js', budget: 4_000 },
-  // With one socket per browser: 5,564 B at 0.2.0, room for one more feature.
-  { label: 'client/shared', file: 'entity-sync-client-shared.browser.min.js', budget: 6_144 },
+  // With one socket per browser: 5,564 B at 0.2.0; 6,207 B with resume, reconnect jitter,
+  // Retry-After and secret expiry in the client it holds.
+  { label: 'client/shared', file: 'entity-sync-client-shared.browser.min.js', budget: 6_400 },
 ];
 
 let over = false;

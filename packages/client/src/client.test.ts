@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { valueFingerprint } from '@entity-sync/protocol';
 import { type Client, createClient } from './client.js';
 import type { ClientError } from './errors.js';
 import { FakeSocket } from './fake-socket.test-helper.js';
-import type { ConnectionState } from './types.js';
+import type { ClientOptions, ConnectionState } from './types.js';
 
 const items = (id: string) => ({ entity: 'items', id });
 
@@ -10,7 +11,7 @@ let client: Client;
 let errors: ClientError[];
 let states: ConnectionState[];
 
-function start(options: { secret?: string } = {}): FakeSocket {
+function start(options: Partial<ClientOptions> = {}): FakeSocket {
   client = createClient({
     url: 'ws://test/ws/entity-sync/',
     WebSocket: FakeSocket,
@@ -31,6 +32,7 @@ beforeEach(() => {
 afterEach(async () => {
   await client.close();
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 describe('connecting and subscribing', () => {
@@ -168,7 +170,7 @@ describe('errors', () => {
     FakeSocket.last().open();
     expect(FakeSocket.last().sent).toEqual([
       { action: 'secret', body: 'admin', ref: expect.any(Number) },
-      { action: 'subscribe', body: [items('1')], ref: expect.any(Number), deltas: true },
+      { action: 'subscribe', body: [{ ...items('1'), fp: valueFingerprint('ok') }], ref: expect.any(Number), deltas: true },
     ]);
     expect(errors).toEqual([]);
   });
@@ -279,14 +281,17 @@ describe('errors', () => {
 });
 
 describe('reconnecting', () => {
-  it('reconnects at once after 1001 and 1012, with backoff otherwise, and replays everything', async () => {
-    const socket = start({ secret: 's' });
+  it('reconnects after a random 0 to reconnectJitterMs after 1001 and 1012, with backoff otherwise, and replays everything', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const socket = start({ secret: 's', reconnectJitterMs: 400 });
     socket.open();
     client.subscribe(items('1'), () => {});
     await Promise.resolve();
     socket.drop(1001);
     expect(states).toEqual(['open', 'reconnecting']);
-    vi.advanceTimersByTime(0);
+    vi.advanceTimersByTime(199);
+    expect(FakeSocket.instances).toHaveLength(1);
+    vi.advanceTimersByTime(1);
     expect(FakeSocket.instances).toHaveLength(2);
     FakeSocket.last().drop(1006);
     vi.advanceTimersByTime(99);

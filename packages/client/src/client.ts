@@ -1,8 +1,8 @@
-import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1 } from '@entity-sync/protocol';
+import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1, valueFingerprint } from '@entity-sync/protocol';
 import { backoffDelay } from './backoff.js';
 import { Emitter, rethrowLater } from './emitter.js';
-import { ClientError, type ClientErrorCode, HELD_CODES } from './errors.js';
 import { patch, refetchKey } from './delta.js';
+import { ClientError, type ClientErrorCode, HELD_CODES, retried } from './errors.js';
 import { toKey, wireKey } from './key.js';
 import { type Ref, Subscription, type Watcher } from './subscriptions.js';
 import type {
@@ -13,12 +13,13 @@ import type {
   EntityName,
   KeyOf,
   Listener,
+  SecretSource,
   StateDetail,
   ValueOf,
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
-import { type WatchOptions, watchKey } from './watch.js';
+import { type Source, type WatchOptions, watchKey } from './watch.js';
 
 /** The WebSocket subprotocol of the v1 protocol. */
 export const PROTOCOL = PROTOCOL_V1;
@@ -33,6 +34,11 @@ export interface ClientEvents {
   state: (state: ConnectionState, detail: StateDetail) => void;
   /** An error not tied to one key, or a per-key error whose watcher has no error callback. */
   error: (error: ClientError) => void;
+  /**
+   * The server said the secret expired (`SECRET_EXPIRED`): no data flows until a new secret is
+   * sent, by `setSecret` or, when the `secret` option is a function, by the client itself.
+   */
+  secretExpired: () => void;
 }
 
 /** A live connection to an entity-sync server; see {@link createClient}. */
@@ -53,7 +59,7 @@ export interface Client<E extends EntityMap = EntityMap> {
   watch<N extends EntityName<E>>(key: KeyOf<E, N>, options?: WatchOptions): AsyncIterableIterator<ValueOf<E[N]> | null>;
   /** Sends a new secret now (or on the next connection); the server re-authorizes and re-fetches every key. `null` clears it. */
   setSecret(secret: string | null): void;
-  /** Listens to `state` or `error`; returns the function that removes the listener. */
+  /** Listens to `state`, `error` or `secretExpired`; returns the function that removes the listener. */
   on<Ev extends keyof ClientEvents>(event: Ev, listener: ClientEvents[Ev]): () => void;
   /** Closes the connection for good (code 1000) and ends every `watch` iterator. */
   close(): Promise<void>;
@@ -80,8 +86,9 @@ interface ServerFrame {
 
 /**
  * Creates a client and starts connecting at once. The client reconnects by itself (exponential
- * backoff with full jitter; at once after close code 1001 or 1012), and on every (re)open sends
- * the secret, then all its keys in one batch.
+ * backoff with full jitter; after a random 0 to `reconnectJitterMs` after close code 1001 or
+ * 1012; never sooner than a 503's `Retry-After`), and on every (re)open sends the secret, then all
+ * its keys in one batch, each with the fingerprint of the value it holds.
  */
 export function createClient<E extends EntityMap = EntityMap>(options: ClientOptions): Client<E> {
   return new EntitySyncClient<E>(options);
@@ -99,6 +106,12 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
   private nextRef = 1;
   private attempt = 0;
   private refused: string | undefined;
+  /** The `Retry-After` of the last refused upgrade, in ms (Node's `ws` only). */
+  private retryAfter = 0;
+  /** A `secret` function's answer being awaited: the replay of an open waits for it. */
+  private loading: Promise<void> | undefined;
+  /** The socket opened while `loading` ran. */
+  private waiting = false;
   private toSubscribe = new Set<Subscription>();
   private toUnsubscribe: EntityKey[] = [];
   private flushQueued = false;
@@ -107,7 +120,9 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WS) throw new TypeError('No WebSocket: pass `WebSocket` (in Node 20: `import { WebSocket } from "ws"`)');
     this.WS = WS;
-    this.secret = options.secret ?? null;
+    const { secret } = options;
+    this.secret = typeof secret === 'string' ? secret : null;
+    if (typeof secret === 'function') this.loadSecret(secret);
     this.connect();
   }
 
@@ -137,13 +152,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
   }
 
   watch<N extends EntityName<E>>(key: KeyOf<E, N>, options: WatchOptions = {}): AsyncIterableIterator<ValueOf<E[N]> | null> {
-    const source = {
-      isClosed: () => this.state === 'closed',
-      subscribe: (k: EntityKey, listener: (value: ValueOf<E[N]> | null) => void, onError: (error: ClientError) => void) =>
-        this.subscribe(k as KeyOf<E, N>, listener as Listener<ValueOf<E[N]>, N>, onError),
-      on: this.on.bind(this),
-    };
-    return watchKey<ValueOf<E[N]>>(source, toKey(key), options, (error) => this.report(error));
+    return watchKey(this as unknown as Source<ValueOf<E[N]>>, toKey(key), options, (error) => this.report(error));
   }
 
   setSecret(secret: string | null): void {
@@ -194,6 +203,12 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       const text = String((event as { message?: unknown } | null)?.message ?? '');
       if (/Unexpected server response: 40[13]/.test(text)) this.refused = text;
     };
+    // Node's `ws` hands a refused upgrade's response to this listener (a browser shows nothing).
+    (socket as Partial<UpgradeEvents>).on?.('unexpected-response', (_request, { statusCode, headers }) => {
+      this.retryAfter = Number(headers['retry-after']) * 1000 || 0;
+      socket.onerror?.({ message: `Unexpected server response: ${statusCode}` });
+      socket.close();
+    });
     socket.onclose = (event) => {
       clearTimeout(timer);
       if (this.socket === socket) this.onClose(event.code, event.reason);
@@ -202,6 +217,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
 
   private onClose(code: number, reason: string): void {
     this.socket = undefined;
+    this.waiting = false;
     this.pending.clear();
     this.toUnsubscribe = [];
     for (const sub of this.subs.values()) {
@@ -215,8 +231,12 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       this.report(new ClientError('UNAUTHORIZED', `connection refused: ${this.refused ?? `close code ${code} ${reason}`}`));
       return;
     }
-    const now = retry === 'at-once' && this.attempt === 0;
-    const delay = now ? 0 : backoffDelay(this.attempt, this.options.retry);
+    const spread = retry === 'at-once' && this.attempt === 0;
+    const delay = Math.max(
+      this.retryAfter,
+      spread ? Math.round(Math.random() * (this.options.reconnectJitterMs ?? 1000)) : backoffDelay(this.attempt, this.options.retry),
+    );
+    this.retryAfter = 0;
     this.attempt++;
     this.setState('reconnecting', { code, reason, retryInMs: delay });
     this.later(delay, () => this.connect());
@@ -224,6 +244,8 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
 
   /** On every open: the secret first, then every key that is not known to have failed. */
   private replay(): void {
+    this.waiting = this.loading !== undefined;
+    if (this.waiting) return;
     this.toSubscribe.clear();
     this.toUnsubscribe = [];
     if (this.secret !== null) this.send('secret', this.secret, []);
@@ -273,24 +295,31 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     });
   }
 
+  /**
+   * Sends keys in frames of at most `MAX_BATCH_CHARS`. A key subscribed while the client holds a
+   * value carries that value's fingerprint (`fp`), computed here, not on every value received.
+   */
   private sendKeys(action: 'subscribe' | 'unsubscribe', keys: EntityKey[]): void {
     let chunk: EntityKey[] = [];
     let size = 0;
     const flush = () => {
       if (chunk.length === 0) return;
-      const ref = this.send(action, chunk.map(wireKey), chunk.map(keyString));
-      if (action === 'subscribe') {
-        for (const key of chunk) {
-          const sub = this.subs.get(keyString(key))!;
-          sub.ref = ref;
-          sub.sent = true;
-        }
-      }
+      const subs: Subscription[] = [];
+      const body = chunk.map((key) => {
+        const sub = this.subs.get(keyString(key));
+        if (action === 'unsubscribe' || !sub) return wireKey(key);
+        subs.push(sub);
+        sub.sent = true;
+        sub.resuming = this.options.resume !== false && sub.last !== undefined;
+        return sub.resuming ? { ...wireKey(key), fp: valueFingerprint(sub.last!.value) } : wireKey(key);
+      });
+      const ref = this.send(action, body, chunk.map(keyString));
+      for (const sub of subs) sub.ref = ref;
       chunk = [];
       size = 0;
     };
     for (const key of keys) {
-      const length = key.entity.length + key.id.length + 34;
+      const length = key.entity.length + key.id.length + 56;
       if (size + length > MAX_BATCH_CHARS) flush();
       chunk.push(key);
       size += length;
@@ -343,6 +372,8 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       if (sub?.ref === ref) {
         sub.ref = undefined;
         sub.retries = 0;
+        // Resumed and no value came: the one held is current; listeners get it again as the snapshot.
+        if (sub.resuming) sub.deliver(sub.last!.value, true, this.onThrow);
       }
     }
   }
@@ -352,6 +383,16 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     const key = entity !== undefined && id !== undefined ? { entity, id } : undefined;
     const error = new ClientError(frame.code ?? 'INTERNAL', frame.message ?? '', key);
     const pending = ref === undefined ? undefined : this.pending.get(ref);
+    if (error.code === 'SECRET_EXPIRED') {
+      // With a key: a subscribe after the expiry, which the server holds until the new secret
+      // (the ack of the message's other keys must not hand its held value again as current).
+      if (key) return void pending?.keys.delete(keyString(key));
+      // Nothing flows until a new secret: a `secret` function is asked for it; without one the
+      // `error` event hears of it too, since the application has to act.
+      const { secret } = this.options;
+      this.events.emit('secretExpired');
+      return typeof secret === 'function' ? this.loadSecret(secret) : this.report(error);
+    }
     if (!key) {
       // A message-level error: the whole message failed and no ack comes.
       this.pending.delete(ref!);
@@ -376,9 +417,10 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
 
   private keyError(sub: Subscription, error: ClientError): void {
     sub.ref = undefined;
+    sub.resuming = false;
     if (!HELD_CODES.has(error.code)) {
       sub.sent = false;
-      if (error.code === 'UNAVAILABLE') {
+      if (retried(error.code)) {
         this.later(backoffDelay(sub.retries++, this.options.retry), () => {
           if (this.subs.get(keyString(sub.key)) === sub) this.queueSubscribe(sub);
         });
@@ -387,6 +429,20 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       }
     }
     if (sub.fail(error, this.onThrow)) this.report(error);
+  }
+
+  /**
+   * Asks a `secret` function for the secret and sends it (`setSecret`); an open's replay waits
+   * for the answer. A function that throws or rejects is reported as `LISTENER_ERROR`.
+   */
+  private loadSecret(source: SecretSource): void {
+    this.loading = Promise.resolve()
+      .then(source)
+      .then((secret) => this.setSecret(secret), this.onThrow)
+      .then(() => {
+        this.loading = undefined;
+        if (this.waiting) this.replay();
+      });
   }
 
   // --- helpers ---------------------------------------------------------------------------
@@ -402,7 +458,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
   };
 
   private isOpen(): boolean {
-    return this.socket?.readyState === OPEN && this.state === 'open';
+    return this.socket?.readyState === OPEN && this.state === 'open' && !this.waiting;
   }
 
   private later(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
@@ -413,6 +469,14 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
     this.timers.add(timer);
     return timer;
   }
+}
+
+/** The `ws` package's report of a refused upgrade: the HTTP response, with its status and headers. */
+interface UpgradeEvents {
+  on(
+    event: 'unexpected-response',
+    listener: (request: unknown, response: { statusCode?: number; headers: Record<string, unknown> }) => void,
+  ): void;
 }
 
 /** Stops listening to a socket; keeps an error handler, since `ws` throws unhandled errors. */

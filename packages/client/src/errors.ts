@@ -1,4 +1,4 @@
-import type { EntityKey, WireErrorCode } from '@entity-sync/protocol';
+import { type EntityKey, HELD_CODES, type WireErrorCode } from '@entity-sync/protocol';
 
 /**
  * Error codes a client can see. The server's codes (see docs/protocol.md) plus three of the
@@ -25,4 +25,10 @@ export class ClientError extends Error {
   }
 }
 
-export { HELD_CODES } from '@entity-sync/protocol';
+/** Whether the client subscribes a key again, after a backoff delay, after this error. */
+export const retried = (code: string): boolean => code === 'UNAVAILABLE' || code === 'RATE_LIMITED';
+
+/** Whether a key's subscription goes on after this error: the server holds it, or the client retries it. */
+export const goesOn = (code: string): boolean => HELD_CODES.has(code) || retried(code);
+
+export { HELD_CODES };

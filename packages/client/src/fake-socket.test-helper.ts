@@ -1,4 +1,6 @@
-import type { WebSocketLike } from './types.js';
+import { type Client, createClient } from './client.js';
+import type { ClientError } from './errors.js';
+import type { ClientOptions, ConnectionState, WebSocketLike } from './types.js';
 
 /** A scripted stand-in for a WebSocket, for unit tests of the client. */
 export class FakeSocket implements WebSocketLike {
@@ -58,4 +60,37 @@ export class FakeSocket implements WebSocketLike {
     if (!last) throw new Error('nothing sent');
     this.receive({ type: 'ack', ref: last.ref });
   }
+}
+
+/** A fake socket that, like Node's `ws`, reports a refused upgrade's response to `unexpected-response`. */
+export class UpgradeFakeSocket extends FakeSocket {
+  private rejected: ((request: unknown, response: { statusCode: number; headers: Record<string, string> }) => void) | undefined;
+
+  on(event: string, listener: NonNullable<UpgradeFakeSocket['rejected']>): void {
+    if (event === 'unexpected-response') this.rejected = listener;
+  }
+
+  /** The server answers the upgrade with `statusCode` (and `headers`) instead of 101. */
+  reject(statusCode: number, headers: Record<string, string> = {}): void {
+    this.rejected?.({}, { statusCode, headers });
+  }
+}
+
+/** A client on fake sockets, with what it reported: the test drives `FakeSocket.last()`. */
+export function startFakeClient(options: Partial<ClientOptions> = {}): {
+  client: Client;
+  errors: ClientError[];
+  states: ConnectionState[];
+} {
+  const client = createClient({
+    url: 'ws://test/ws/entity-sync/',
+    WebSocket: FakeSocket,
+    retry: { minDelayMs: 100, maxDelayMs: 100 },
+    ...options,
+  });
+  const errors: ClientError[] = [];
+  const states: ConnectionState[] = [];
+  client.on('error', (e) => errors.push(e));
+  client.on('state', (s) => states.push(s));
+  return { client, errors, states };
 }

@@ -16,6 +16,7 @@ export type {
   EntityName,
   Listener,
   RetryOptions,
+  SecretSource,
   StateDetail,
   WebSocketConstructor,
   WebSocketLike,

@@ -2,15 +2,15 @@ import { canonicalParams, type EntityKey } from '@entity-sync/protocol';
 
 /** A key as given (`{ entity, id }` or `{ entity, params }`), with the id a query key goes by. */
 export function toKey(key: { entity: string; id?: string; params?: Record<string, unknown> }): EntityKey {
-  if (typeof key?.entity !== 'string') throw new TypeError('subscribe: key must be { entity, id } or { entity, params }');
-  if (key.params !== undefined) {
+  const { entity, id, params } = key ?? {};
+  if (typeof entity === 'string' && params !== undefined) {
     // The server checks the params (size, depth, its schema) and answers INVALID_KEY.
-    if (typeof key.params !== 'object' || key.params === null || Array.isArray(key.params))
-      throw new TypeError('subscribe: params must be an object');
-    return { entity: key.entity, id: canonicalParams(key.params), params: key.params };
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new TypeError('subscribe: params must be an object');
+    return { entity, id: canonicalParams(params), params };
   }
-  if (typeof key.id !== 'string') throw new TypeError('subscribe: key must be { entity, id } or { entity, params }');
-  return { entity: key.entity, id: key.id };
+  if (typeof entity !== 'string' || typeof id !== 'string')
+    throw new TypeError('subscribe: key must be { entity, id } or { entity, params }');
+  return { entity, id };
 }
 
 /** A key as it goes on the wire: a query key by its params. */

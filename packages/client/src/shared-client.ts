@@ -1,6 +1,6 @@
 import { type Client, type ClientEvents, createClient } from './client.js';
 import { Emitter, rethrowLater } from './emitter.js';
-import { ClientError, HELD_CODES } from './errors.js';
+import { ClientError, goesOn } from './errors.js';
 import { keyString } from '@entity-sync/protocol';
 import { BeaconElection, type Election, type LockManagerLike, LockElection, holdLock } from './shared-election.js';
 import { Leader } from './shared-leader.js';
@@ -8,7 +8,7 @@ import { type FromLeader, type LeaderOutput, newTabId, type TabId, type TabMessa
 import { Subscription, type Watcher } from './subscriptions.js';
 import { toKey } from './key.js';
 import type { ClientOptions, ConnectionState, EntityKey, EntityMap, EntityName, KeyOf, Listener, StateDetail, ValueOf } from './types.js';
-import { type WatchOptions, watchKey } from './watch.js';
+import { type Source, type WatchOptions, watchKey } from './watch.js';
 
 /** The `BroadcastChannel` surface the shared client uses. */
 export interface BroadcastChannelLike {
@@ -88,7 +88,8 @@ class SharedTabClient<E extends EntityMap> implements SharedClient<E> {
   ) {
     const { url, locks } = options;
     this.name = options.name ?? `entity-sync:${typeof url === 'string' ? url : ''}`;
-    this.secret = options.secret ?? null;
+    // A `secret` function is the leader's to call (see `Leader`); tabs share strings only.
+    this.secret = typeof options.secret === 'string' ? options.secret : null;
     this.locks = locks === false ? undefined : (locks ?? (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks);
     this.election = this.locks
       ? new LockElection(this.locks, this.name)
@@ -136,13 +137,7 @@ class SharedTabClient<E extends EntityMap> implements SharedClient<E> {
   }
 
   watch<N extends EntityName<E>>(key: KeyOf<E, N>, options: WatchOptions = {}): AsyncIterableIterator<ValueOf<E[N]> | null> {
-    const source = {
-      isClosed: () => this.state === 'closed',
-      subscribe: (k: EntityKey, listener: (value: ValueOf<E[N]> | null) => void, onError: (error: ClientError) => void) =>
-        this.subscribe(k as KeyOf<E, N>, listener as Listener<ValueOf<E[N]>, N>, onError),
-      on: this.on.bind(this),
-    };
-    return watchKey<ValueOf<E[N]>>(source, toKey(key), options, (error) => this.report(error));
+    return watchKey(this as unknown as Source<ValueOf<E[N]>>, toKey(key), options, (error) => this.report(error));
   }
 
   setSecret(secret: string | null): void {
@@ -176,7 +171,7 @@ class SharedTabClient<E extends EntityMap> implements SharedClient<E> {
   private begin(): void {
     if (this.state === 'closed') return;
     this.started = true;
-    if (this.options.secret !== undefined) this.post({ t: 'secret', from: this.id, secret: this.secret });
+    if (typeof this.options.secret === 'string') this.post({ t: 'secret', from: this.id, secret: this.secret });
     this.post(this.hello());
     this.election.start(() => this.lead());
   }
@@ -273,12 +268,13 @@ class SharedTabClient<E extends EntityMap> implements SharedClient<E> {
   private deliver(message: FromLeader): void {
     if (message.t === 'state') return this.follow(message.state, message.detail);
     if (message.t === 'err') return this.report(new ClientError(message.code, message.message, message.key));
+    if (message.t === 'expired') return void this.events.emit('secretExpired');
     if (message.t !== 'data' && message.t !== 'kerr') return;
     const sub = this.subs.get(keyString(message.key));
     if (!sub) return;
     if (message.t === 'data') return sub.deliver(message.value, message.snapshot, this.onThrow);
     const error = new ClientError(message.code, message.message, sub.key);
-    if (!HELD_CODES.has(error.code) && error.code !== 'UNAVAILABLE') sub.failed = true;
+    if (!goesOn(error.code)) sub.failed = true;
     if (sub.fail(error, this.onThrow)) this.report(error);
   }
 

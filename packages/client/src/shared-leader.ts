@@ -1,5 +1,5 @@
 import { type Client, createClient } from './client.js';
-import { type ClientError, HELD_CODES } from './errors.js';
+import { type ClientError, goesOn } from './errors.js';
 import { keyString } from '@entity-sync/protocol';
 import { holdLock, type LockManagerLike } from './shared-election.js';
 import type { LeaderOutput, TabId, ToLeader } from './shared-protocol.js';
@@ -48,11 +48,13 @@ export class Leader {
     secret: string | null,
   ) {
     this.secret = secret;
-    const { secret: _first, ...rest } = options;
-    this.client = createClient(secret === null ? rest : { ...rest, secret });
+    const { secret: first, ...rest } = options;
+    // A `secret` function goes to the leader's client, which calls it (again after an expiry).
+    this.client = createClient(secret !== null ? { ...rest, secret } : typeof first === 'function' ? options : rest);
     this.watches.push(
       this.client.on('state', (state, detail) => io.send({ t: 'state', state, detail })),
       this.client.on('error', ({ code, message, key }) => io.send({ t: 'err', code, message, ...(key ? { key } : {}) })),
+      this.client.on('secretExpired', () => io.send({ t: 'expired' })),
     );
   }
 
@@ -120,7 +122,7 @@ export class Leader {
       },
       (error) => {
         held.error = error;
-        held.failed = !HELD_CODES.has(error.code) && error.code !== 'UNAVAILABLE';
+        held.failed = !goesOn(error.code);
         this.io.send({ t: 'kerr', key, code: error.code, message: error.message });
       },
     );

@@ -30,6 +30,8 @@ export type FromLeader =
   | { t: 'data'; from: TabId; key: EntityKey; value: unknown; snapshot: boolean; to?: TabId }
   /** A per-key error (the key's subscription goes on or was dropped, as in the core client). */
   | { t: 'kerr'; from: TabId; key: EntityKey; code: ClientErrorCode; message: string; to?: TabId }
+  /** The server said the secret expired: every tab's `secretExpired` event fires. */
+  | { t: 'expired'; from: TabId }
   /** An error of the connection or of a message, not tied to one subscription. */
   | { t: 'err'; from: TabId; code: ClientErrorCode; message: string; key?: EntityKey };
 

@@ -28,6 +28,8 @@ export class Subscription {
   error: ClientError | undefined;
   /** `UNAVAILABLE` answers in a row, for the retry backoff. */
   retries = 0;
+  /** The pending subscribe carried the fingerprint of `last` and no value came since. */
+  resuming = false;
 
   constructor(readonly key: EntityKey) {}
 
@@ -35,6 +37,7 @@ export class Subscription {
   deliver(value: unknown, snapshot: boolean, onThrow: (error: unknown) => void): void {
     this.last = { value };
     this.error = undefined;
+    this.resuming = false;
     for (const watcher of [...this.watchers]) this.call(watcher, value, snapshot, onThrow);
   }
 

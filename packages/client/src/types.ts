@@ -39,7 +39,9 @@ export interface DataMeta<Name extends string = string> {
   /**
    * `true` for the state sent when the subscription (re)started: the server's snapshot after a
    * subscribe or a reconnect, or the last known value handed to a listener that joined a key
-   * that was already subscribed. `false` for a live update.
+   * that was already subscribed. `false` for a live update. After a reconnect whose resume found
+   * the value unchanged, listeners get the value they already hold again (the same object), as a
+   * snapshot.
    */
   snapshot: boolean;
 }
@@ -92,11 +94,13 @@ export interface ClientOptions {
    */
   url: string | (() => string);
   /**
-   * The first secret (auth token) sent on each connection, before any subscription.
-   * Change it with `setSecret`. When absent no secret message is sent.
+   * The secret (auth token) sent on each connection, before any subscription. Change it with
+   * `setSecret`. When absent no secret message is sent. A function (sync or async) is called when
+   * the client is created and again each time the server says the secret expired
+   * (`SECRET_EXPIRED`); what it returns is sent as the new secret.
    * @default undefined
    */
-  secret?: string;
+  secret?: string | SecretSource;
   /**
    * The WebSocket class. Required in Node 20, which has no global WebSocket: pass `ws`'s.
    * @default globalThis.WebSocket
@@ -112,4 +116,20 @@ export interface ClientOptions {
    * @default 10000
    */
   connectTimeoutMs?: number;
+  /**
+   * After close code 1001 or 1012 (a node shutting down or draining), the first attempt waits a
+   * random time in `[0, reconnectJitterMs]`, so a drained node's clients spread over the others.
+   * @default 1000
+   */
+  reconnectJitterMs?: number;
+  /**
+   * Resume by fingerprint: a key subscribed again (after a reconnect) carries the fingerprint of
+   * the value the client holds, and the server answers without the value when it did not change.
+   * `false` asks for every value again.
+   * @default true
+   */
+  resume?: boolean;
 }
+
+/** A `secret` option that is called for the secret: at creation and after `SECRET_EXPIRED`. */
+export type SecretSource = () => string | null | PromiseLike<string | null>;

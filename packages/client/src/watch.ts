@@ -1,4 +1,4 @@
-import { type ClientError, HELD_CODES } from './errors.js';
+import { type ClientError, goesOn } from './errors.js';
 import type { ConnectionState, EntityKey, StateDetail } from './types.js';
 
 /** Options of `client.watch`. */
@@ -10,16 +10,17 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /**
    * Receives the per-key errors after which the subscription goes on (`FORBIDDEN`,
-   * `FETCH_FAILED`, `FETCH_TIMEOUT`, `UNAVAILABLE`). Without it they go to the client's `error`
+   * `FETCH_FAILED`, `FETCH_TIMEOUT`, `UNAVAILABLE`, `RATE_LIMITED`). Without it they go to the client's `error`
    * event. Errors after which the server dropped the key make the iterator throw instead.
    * @default undefined
    */
   onError?: (error: ClientError) => void;
 }
 
-interface Source<T> {
-  /** Whether the client is closed for good. */
-  isClosed(): boolean;
+/** The part of a client `watchKey` uses: the client itself. */
+export interface Source<T> {
+  /** `closed`: the client is closed for good. */
+  readonly state: ConnectionState;
   subscribe(key: EntityKey, listener: (value: T | null) => void, onError: (error: ClientError) => void): () => void;
   on(event: 'state', listener: (state: ConnectionState, detail: StateDetail) => void): () => void;
 }
@@ -60,7 +61,7 @@ export function watchKey<T>(
     wake();
   };
   const onError = (error: ClientError) => {
-    if (HELD_CODES.has(error.code) || error.code === 'UNAVAILABLE') {
+    if (goesOn(error.code)) {
       if (options.onError) options.onError(error);
       else report(error);
     } else {
@@ -77,7 +78,7 @@ export function watchKey<T>(
     onError,
   );
   const offState = client.on('state', (state) => state === 'closed' && finish());
-  if (options.signal?.aborted || client.isClosed()) finish();
+  if (options.signal?.aborted || client.state === 'closed') finish();
   else options.signal?.addEventListener('abort', finish);
 
   return {

@@ -125,6 +125,39 @@ describe('createSharedClient (heartbeat election, Node)', () => {
     await until(() => expect(inA.seen.value).toMatchObject({ seenAs: 'bob' }));
   });
 
+  it('secret expiry: every tab hears secretExpired, the leader asks its secret function, and data flows again', async () => {
+    const store = new Store();
+    store.items.set('1', { id: '1', title: 'first' });
+    // The upgrade authenticates as `alice` for a short while; the secret function refreshes it.
+    const server = await startServer(store, 0, { authenticate: () => ({ secret: 'alice', expiresAt: Date.now() + 1_500 }) });
+    leftovers.push(() => server.stop());
+    const name = `test-${randomUUID()}`;
+    let calls = 0;
+    const open = () => {
+      const tab = createSharedClient<Entities>({
+        url: server.url,
+        WebSocket,
+        name,
+        locks: false,
+        retry: { minDelayMs: 20, maxDelayMs: 200 },
+        secret: () => (calls++ === 0 ? null : 'bob'), // first call (the leader's client): no secret message
+      });
+      leftovers.push(() => tab.close());
+      return tab;
+    };
+    const first = open();
+    await until(() => expect(first.isLeader).toBe(true)); // one leader, so one client calls the function
+    const tabs = [first, open()];
+    const heard = [0, 0];
+    for (const [i, tab] of tabs.entries()) tab.on('secretExpired', () => heard[i]!++);
+    const views = tabs.map((tab) => show(tab, '1'));
+    await until(() => {
+      for (const view of views) expect(view.seen.value).toMatchObject({ seenAs: 'bob' });
+    });
+    expect(heard).toEqual([1, 1]);
+    expect(calls).toBe(2);
+  });
+
   it('hands a per-key error to every tab holding the key, and a late tab gets the last value at once', async () => {
     const { openTab } = await setup();
     const a = openTab();
