@@ -23,7 +23,7 @@ const browserBundle = (name: string, entry: string) => ({
 });
 
 export default defineConfig([
-  { ...libraryBuild, entry: ['src/index.ts', 'src/shared.ts'] },
+  { ...libraryBuild, entry: ['src/index.ts', 'src/shared.ts', 'src/delta.ts'] },
   browserBundle('entity-sync-client.browser', 'src/index.ts'),
   // `@entity-sync/client/shared`: the whole client plus one socket per browser.
   browserBundle('entity-sync-client-shared.browser', 'src/shared.ts'),

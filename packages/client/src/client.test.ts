@@ -47,7 +47,7 @@ describe('connecting and subscribing', () => {
     expect(states).toEqual(['open']);
     expect(socket.sent).toEqual([
       { action: 'secret', body: 's1', ref: 1 },
-      { action: 'subscribe', body: [items('1'), items('2')], ref: 2, deltas: true },
+      { action: 'subscribe', body: [items('1'), items('2')], ref: 2 },
     ]);
   });
 
@@ -57,7 +57,7 @@ describe('connecting and subscribing', () => {
     client.subscribe(items('1'), () => {});
     client.subscribe(items('2'), () => {});
     await Promise.resolve();
-    expect(socket.sent).toEqual([{ action: 'subscribe', body: [items('1'), items('2')], ref: 1, deltas: true }]);
+    expect(socket.sent).toEqual([{ action: 'subscribe', body: [items('1'), items('2')], ref: 1 }]);
   });
 
   it('marks values before the ack as snapshot and later ones as updates', async () => {
@@ -170,7 +170,7 @@ describe('errors', () => {
     FakeSocket.last().open();
     expect(FakeSocket.last().sent).toEqual([
       { action: 'secret', body: 'admin', ref: expect.any(Number) },
-      { action: 'subscribe', body: [{ ...items('1'), fp: valueFingerprint('ok') }], ref: expect.any(Number), deltas: true },
+      { action: 'subscribe', body: [{ ...items('1'), fp: valueFingerprint('ok') }], ref: expect.any(Number) },
     ]);
     expect(errors).toEqual([]);
   });
@@ -304,25 +304,21 @@ describe('reconnecting', () => {
     FakeSocket.last().open();
     expect(FakeSocket.last().sent).toEqual([
       { action: 'secret', body: 's2', ref: expect.any(Number) },
-      { action: 'subscribe', body: [items('1'), items('2')], ref: expect.any(Number), deltas: true },
+      { action: 'subscribe', body: [items('1'), items('2')], ref: expect.any(Number) },
     ]);
     expect(states).toEqual(['open', 'reconnecting', 'reconnecting', 'open']);
   });
 
-  it('stops for good on an HTTP 401 upgrade rejection and on close code 4403', () => {
+  // An HTTP 401/403 upgrade rejection: see server-signals.test.ts (unexpected-response).
+  it('stops for good on close code 4403', () => {
     const socket = start();
-    socket.onerror?.({ message: 'Unexpected server response: 401' });
-    socket.drop(1006);
+    socket.open();
+    socket.drop(4403, 'forbidden');
     expect(client.state).toBe('closed');
     expect(errors.map((e) => e.code)).toEqual(['UNAUTHORIZED']);
+    expect(errors[0]!.message).toMatch(/4403/);
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.instances).toHaveLength(1);
-
-    const again = start();
-    again.open();
-    again.drop(4403, 'forbidden');
-    expect(client.state).toBe('closed');
-    expect(errors[0]!.message).toMatch(/4403/);
   });
 
   it('abandons an attempt that does not open in time', () => {

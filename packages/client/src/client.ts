@@ -1,7 +1,6 @@
 import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1, valueFingerprint } from '@entity-sync/protocol';
 import { backoffDelay } from './backoff.js';
 import { Emitter, rethrowLater } from './emitter.js';
-import { patch, refetchKey } from './delta.js';
 import { ClientError, type ClientErrorCode, HELD_CODES, retried } from './errors.js';
 import { toKey, wireKey } from './key.js';
 import { type Ref, Subscription, type Watcher } from './subscriptions.js';
@@ -118,7 +117,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
 
   constructor(private readonly options: ClientOptions) {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) throw new TypeError('No WebSocket: pass `WebSocket` (in Node 20: `import { WebSocket } from "ws"`)');
+    if (!WS) throw new TypeError('No WebSocket: pass the WebSocket option (Node 20: from "ws")');
     this.WS = WS;
     const { secret } = options;
     this.secret = typeof secret === 'string' ? secret : null;
@@ -199,14 +198,12 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       this.replay();
     };
     socket.onmessage = (event) => this.onFrame(event.data);
-    socket.onerror = (event) => {
-      const text = String((event as { message?: unknown } | null)?.message ?? '');
-      if (/Unexpected server response: 40[13]/.test(text)) this.refused = text;
-    };
-    // Node's `ws` hands a refused upgrade's response to this listener (a browser shows nothing).
+    socket.onerror = () => {}; // `ws` throws an error event nobody listens to; onclose follows it
+    // Node's `ws` hands a refused upgrade's response to this listener (a browser shows nothing):
+    // 401 and 403 stop the client, a 503's Retry-After delays the next attempt.
     (socket as Partial<UpgradeEvents>).on?.('unexpected-response', (_request, { statusCode, headers }) => {
+      if (statusCode === 401 || statusCode === 403) this.refused = `Unexpected server response: ${statusCode}`;
       this.retryAfter = Number(headers['retry-after']) * 1000 || 0;
-      socket.onerror?.({ message: `Unexpected server response: ${statusCode}` });
       socket.close();
     });
     socket.onclose = (event) => {
@@ -330,8 +327,9 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
   private send(action: Pending['action'], body: unknown, keys: string[]): Ref {
     const ref = this.nextRef++;
     this.pending.set(ref, { action, keys: new Set(keys) });
-    // Every subscribe says the client applies delta frames (servers send them when configured to).
-    this.socket!.send(JSON.stringify({ action, body, ref, deltas: action === 'subscribe' || undefined }));
+    // With the `deltas` option, every subscribe says the client applies delta frames.
+    const deltas = (action === 'subscribe' && this.options.deltas !== undefined) || undefined;
+    this.socket!.send(JSON.stringify({ action, body, ref, deltas }));
     return ref;
   }
 
@@ -351,9 +349,15 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
       const sub = this.subs.get(keyString(frame as EntityKey));
       sub?.deliver(frame.data ?? null, sub.ref !== undefined, this.onThrow);
     } else if (type === 'delta') {
-      // Applied to the value held; a result the server did not fingerprint asks for the whole value.
+      // Applied to the value held; a result the server did not fingerprint asks for the whole value,
+      // with the fingerprint of what the client really holds.
       const sub = this.subs.get(keyString(frame as EntityKey));
-      if (sub && !patch(sub, frame, this.onThrow)) sub.ref = this.send('subscribe', refetchKey(sub), [keyString(sub.key)]);
+      let value: unknown;
+      try {
+        value = this.options.deltas!(sub!.last!.value, frame.ops as never[]);
+      } catch {} // no value held, or ops that are not a delta
+      if (sub && value !== undefined && valueFingerprint(value) === frame.fp) sub.deliver(value, sub.ref !== undefined, this.onThrow);
+      else if (sub) sub.ref = this.send('subscribe', { ...wireKey(sub.key), fp: valueFingerprint(sub.last?.value) }, [keyString(sub.key)]);
     } else if (type === 'ack') {
       this.onAck(frame.ref!);
     } else if (type === 'error') {

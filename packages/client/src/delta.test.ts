@@ -1,6 +1,7 @@
 import { diffJson, valueFingerprint } from '@entity-sync/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Client, createClient } from './client.js';
+import { applyDelta } from './delta.js';
 import type { ClientError } from './errors.js';
 import { FakeSocket } from './fake-socket.test-helper.js';
 
@@ -20,7 +21,7 @@ let errors: ClientError[];
 
 /** A client subscribed to `key`, holding `v1`, acked. */
 async function subscribed(): Promise<void> {
-  client = createClient({ url: 'ws://test/', WebSocket: FakeSocket });
+  client = createClient({ url: 'ws://test/', WebSocket: FakeSocket, deltas: applyDelta });
   errors = [];
   client.on('error', (e) => errors.push(e));
   socket = FakeSocket.last();
@@ -40,9 +41,29 @@ afterEach(async () => {
 });
 
 describe('delta frames (client)', () => {
-  it('says on every subscribe that it applies deltas', async () => {
+  it('says on every subscribe that it applies deltas, and only with the deltas option', async () => {
     await subscribed();
     expect(socket.sent).toEqual([{ action: 'subscribe', body: [key], ref: 1, deltas: true }]);
+    const plain = createClient({ url: 'ws://test/', WebSocket: FakeSocket });
+    FakeSocket.last().open();
+    plain.subscribe(key, () => {});
+    await Promise.resolve();
+    expect(FakeSocket.last().sent).toEqual([{ action: 'subscribe', body: [key], ref: 1 }]);
+    await plain.close();
+  });
+
+  it('without the deltas option, a delta frame (the server should not send one) asks for the whole value', async () => {
+    client = createClient({ url: 'ws://test/', WebSocket: FakeSocket });
+    socket = FakeSocket.last();
+    socket.open();
+    const values: unknown[] = [];
+    client.subscribe(key, (value) => values.push(value));
+    await Promise.resolve();
+    socket.receive({ type: 'data', ...key, data: v1 });
+    socket.ackLast();
+    socket.receive(deltaFrame(v1, v2));
+    expect(values).toEqual([v1]);
+    expect(socket.sent.at(-1)).toEqual({ action: 'subscribe', body: { ...key, fp: valueFingerprint(v1) }, ref: 2 });
   });
 
   it('applies a delta to the value it holds and hands the result to its watchers as an update', async () => {

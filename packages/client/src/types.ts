@@ -129,6 +129,14 @@ export interface ClientOptions {
    * @default true
    */
   resume?: boolean;
+  /**
+   * Accept delta frames: pass `applyDelta` from `@entity-sync/client/delta`. A server with the
+   * `deltas` option may then send a large changed value as a diff from the value the client holds;
+   * the client applies it to a copy, checks the result's fingerprint, and asks for the whole value
+   * when it does not check out. Listeners only see whole, checked values. Off by default, which
+   * keeps the diff code out of the client's bundle.
+   */
+  deltas?: (value: unknown, ops: readonly never[]) => unknown;
 }
 
 /** A `secret` option that is called for the secret: at creation and after `SECRET_EXPIRED`. */

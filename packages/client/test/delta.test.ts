@@ -5,6 +5,7 @@ import { pollUntil, Teardown } from '@entity-sync/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { attachWebSocket } from '@entity-sync/ws';
+import { applyDelta } from '../src/delta.js';
 import { type ClientError, createClient } from '../src/index.js';
 
 interface Doc {
@@ -75,7 +76,7 @@ function intercept(sync: EntitySync, tamper: (frame: string) => string, received
 }
 
 function watch(url: string) {
-  const client = createClient<{ docs: Doc }>({ url, WebSocket });
+  const client = createClient<{ docs: Doc }>({ url, WebSocket, deltas: applyDelta });
   const errors: ClientError[] = [];
   client.on('error', (e) => errors.push(e));
   const titles: string[] = [];
