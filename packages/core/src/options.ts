@@ -31,7 +31,8 @@ export interface EntitySyncOptions {
    */
   skipUnchanged?: boolean;
   /**
-   * How long the latest value fetched per (key, group) is kept, so a storm of clients
+   * How long the latest value fetched per (key, group) is kept after it was fetched or last
+   * served, so a storm of clients
    * (re)subscribing costs one fetch per distinct (key, group): a key whose last subscriber left
    * stays subscribed on the bus this long, and a change of it drops its values at once. `0` turns
    * it off. @default 2000

@@ -48,11 +48,14 @@ describe('ValueCache', () => {
     expect(cache.size).toBe(3);
   });
 
-  it('serves a value for ttlMs after it was put, not after', () => {
+  it('serves a value for ttlMs after it was put or last served, not after', () => {
     const cache = new ValueCache(100, 10);
     cache.put(k('1'), '', value(1, 1_000));
+    cache.put(k('2'), '', value(2, 1_000));
     expect(cache.get(k('1'), '', 1_100)?.seq).toBe(1);
-    expect(cache.get(k('1'), '', 1_101)).toBeUndefined();
+    expect(cache.get(k('1'), '', 1_200)?.seq).toBe(1); // served at 1,100: kept until 1,200
+    expect(cache.get(k('1'), '', 1_301)).toBeUndefined();
+    expect(cache.get(k('2'), '', 1_101)).toBeUndefined(); // never served since it was put
     expect(cache.size).toBe(0); // an expired entry is dropped when met
   });
 

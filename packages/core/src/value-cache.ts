@@ -8,14 +8,16 @@ export interface Cached {
   readonly batch: EncodedBatch | undefined;
   /** The fetch's sequence number. */
   readonly seq: number;
-  readonly at: number;
+  /** When it was fetched or last served. */
+  at: number;
 }
 
 /**
  * A short-lived node-local cache of the latest value fetched per (key, group), so that a storm
  * of clients (re)subscribing to the same keys costs one fetch per distinct (key, group), not one
- * per client. It never crosses groups (secrets, users), keeps an entry at most `ttlMs` and at
- * most `maxEntries` in all (the oldest go first), and forgets a key the moment the node sees it
+ * per client. It never crosses groups (secrets, users), keeps an entry at most `ttlMs` after it
+ * was fetched or last served (a storm that outlasts `ttlMs` keeps hitting it) and at most
+ * `maxEntries` in all (the oldest put go first), and forgets a key the moment the node sees it
  * change, so it never serves a value older than the last notification seen. Whether a value is
  * still current also depends on the bus (see `Topic.confirmedSeq`), which the node checks.
  */
@@ -52,12 +54,20 @@ export class ValueCache {
     }
   }
 
-  /** The cached result of `(keyString, group)`, if it is younger than `ttlMs`. */
+  /**
+   * The cached result of `(keyString, group)`, if it was fetched or last served within `ttlMs`;
+   * serving it starts its `ttlMs` again. Safe for as long as the node keeps it: any change the
+   * node sees of the key, a bus outage and the end of the key's bus subscription all drop it.
+   */
   get(keyString: KeyString, group: GroupId, now: number): Cached | undefined {
     const cached = this.#byKey.get(keyString)?.get(group);
-    if (cached === undefined || now - cached.at <= this.ttlMs) return cached;
-    this.#delete(keyString, group);
-    return undefined;
+    if (cached === undefined) return undefined;
+    if (now - cached.at > this.ttlMs) {
+      this.#delete(keyString, group);
+      return undefined;
+    }
+    cached.at = now;
+    return cached;
   }
 
   /** The key changed: its values are stale for every group. */
