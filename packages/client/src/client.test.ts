@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { valueFingerprint } from '@entity-sync/protocol';
 import { type Client, createClient } from './client.js';
 import type { ClientError } from './errors.js';
-import { FakeSocket } from './fake-socket.test-helper.js';
+import { FakeSocket, useFakeClientClock } from './fake-socket.test-helper.js';
 import type { ClientOptions, ConnectionState } from './types.js';
 
 const items = (id: string) => ({ entity: 'items', id });
@@ -25,15 +25,7 @@ function start(options: Partial<ClientOptions> = {}): FakeSocket {
   return FakeSocket.last();
 }
 
-beforeEach(() => {
-  FakeSocket.instances = [];
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-});
-afterEach(async () => {
-  await client.close();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useFakeClientClock(() => client);
 
 describe('connecting and subscribing', () => {
   it('asks for the v1 subprotocol and sends the secret, then every key in one batch', async () => {

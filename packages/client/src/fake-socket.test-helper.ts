@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, vi } from 'vitest';
 import { type Client, createClient } from './client.js';
 import type { ClientError } from './errors.js';
 import type { ClientOptions, ConnectionState, WebSocketLike } from './types.js';
@@ -93,4 +94,20 @@ export function startFakeClient(options: Partial<ClientOptions> = {}): {
   client.on('error', (e) => errors.push(e));
   client.on('state', (s) => states.push(s));
   return { client, errors, states };
+}
+
+/**
+ * Per test: fresh fake sockets and fake timers (`setTimeout`, `clearTimeout`); after it, closes the
+ * client `current()` returns and restores real timers and every mock.
+ */
+export function useFakeClientClock(current: () => Client | undefined): void {
+  beforeEach(() => {
+    FakeSocket.instances = [];
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(async () => {
+    await current()?.close();
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
 }

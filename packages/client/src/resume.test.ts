@@ -1,7 +1,7 @@
 import { valueFingerprint } from '@entity-sync/protocol';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Client } from './client.js';
-import { FakeSocket, startFakeClient } from './fake-socket.test-helper.js';
+import { FakeSocket, startFakeClient, useFakeClientClock } from './fake-socket.test-helper.js';
 import type { ClientOptions, DataMeta } from './types.js';
 
 const items = (id: string) => ({ entity: 'items', id });
@@ -9,14 +9,7 @@ const data = (id: string, value: unknown) => ({ type: 'data', entity: 'items', i
 
 let client: Client;
 
-beforeEach(() => {
-  FakeSocket.instances = [];
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-});
-afterEach(async () => {
-  await client.close();
-  vi.useRealTimers();
-});
+useFakeClientClock(() => client);
 
 /** A client with keys 1 (value `{ v: 1 }`), 2 (value `null`) and 3 (no value yet), then a drop and a new open. */
 async function reconnected(options: Partial<ClientOptions> = {}) {

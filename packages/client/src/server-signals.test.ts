@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Client } from './client.js';
 import type { ClientError } from './errors.js';
-import { FakeSocket, startFakeClient, UpgradeFakeSocket } from './fake-socket.test-helper.js';
+import { FakeSocket, startFakeClient, UpgradeFakeSocket, useFakeClientClock } from './fake-socket.test-helper.js';
 import type { ClientOptions, StateDetail } from './types.js';
 
 const items = (id: string) => ({ entity: 'items', id });
@@ -14,15 +14,7 @@ function start(options: Partial<ClientOptions> = {}): FakeSocket {
   return FakeSocket.last();
 }
 
-beforeEach(() => {
-  FakeSocket.instances = [];
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-});
-afterEach(async () => {
-  await client.close();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useFakeClientClock(() => client);
 
 describe('reconnect jitter after 1001 and 1012', () => {
   it('waits a random time in [0, reconnectJitterMs] (default 1000) for the first attempt, then backs off', () => {
