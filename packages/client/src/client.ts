@@ -2,7 +2,7 @@ import { CLOSE_RETRY, type CloseCode, keyString, PROTOCOL_V1, valueFingerprint }
 import { backoffDelay } from './backoff.js';
 import { Emitter, rethrowLater } from './emitter.js';
 import { ClientError, type ClientErrorCode, HELD_CODES, retried } from './errors.js';
-import { toKey, wireKey } from './key.js';
+import { resumeKey, toKey, wireKey } from './key.js';
 import { type Ref, Subscription, type Watcher } from './subscriptions.js';
 import type {
   ClientOptions,
@@ -308,7 +308,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
         subs.push(sub);
         sub.sent = true;
         sub.resuming = this.options.resume !== false && sub.last !== undefined;
-        return sub.resuming ? { ...wireKey(key), fp: valueFingerprint(sub.last!.value) } : wireKey(key);
+        return sub.resuming ? resumeKey(key, sub.last!.value) : wireKey(key);
       });
       const ref = this.send(action, body, chunk.map(keyString));
       for (const sub of subs) sub.ref = ref;
@@ -357,7 +357,7 @@ class EntitySyncClient<E extends EntityMap> implements Client<E> {
         value = this.options.deltas!(sub!.last!.value, frame.ops as never[]);
       } catch {} // no value held, or ops that are not a delta
       if (sub && value !== undefined && valueFingerprint(value) === frame.fp) sub.deliver(value, sub.ref !== undefined, this.onThrow);
-      else if (sub) sub.ref = this.send('subscribe', { ...wireKey(sub.key), fp: valueFingerprint(sub.last?.value) }, [keyString(sub.key)]);
+      else if (sub) sub.ref = this.send('subscribe', resumeKey(sub.key, sub.last?.value), [keyString(sub.key)]);
     } else if (type === 'ack') {
       this.onAck(frame.ref!);
     } else if (type === 'error') {

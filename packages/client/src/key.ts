@@ -1,4 +1,4 @@
-import { canonicalParams, type EntityKey } from '@entity-sync/protocol';
+import { canonicalParams, type EntityKey, valueFingerprint } from '@entity-sync/protocol';
 
 /** A key as given (`{ entity, id }` or `{ entity, params }`), with the id a query key goes by. */
 export function toKey(key: { entity: string; id?: string; params?: Record<string, unknown> }): EntityKey {
@@ -11,6 +11,11 @@ export function toKey(key: { entity: string; id?: string; params?: Record<string
   if (typeof entity !== 'string' || typeof id !== 'string')
     throw new TypeError('subscribe: key must be { entity, id } or { entity, params }');
   return { entity, id };
+}
+
+/** A key as a resuming subscribe sends it: with the fingerprint of the value the client holds. */
+export function resumeKey(key: EntityKey, held: unknown): object {
+  return { ...wireKey(key), fp: valueFingerprint(held) };
 }
 
 /** A key as it goes on the wire: a query key by its params. */

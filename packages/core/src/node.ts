@@ -801,9 +801,10 @@ export class Node implements EntitySync {
       this.#remember(entry, job.group, seq, call.values, undefined);
     } else {
       const result = this.#encode(entry, call.values);
-      const members = entry.groups.get(job.group);
-      if (this.#deltas !== undefined && members !== undefined && typeof result !== 'string')
-        this.#deltas.link(members, result, entry.framePrefix);
+      if (this.#deltas !== undefined && typeof result !== 'string') {
+        const members = entry.groups.get(job.group);
+        if (members !== undefined) this.#deltas.link(members, result, entry.framePrefix);
+      }
       this.#deliver(entry, job.group, seq, result);
       if (typeof result !== 'string') this.#remember(entry, job.group, seq, call.values, result);
     }

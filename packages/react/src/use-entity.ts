@@ -16,10 +16,11 @@ const serverSnapshot = (): Result => LOADING;
  */
 export function useEntity<T = unknown>(key: HookKey, options: UseEntityOptions = {}): EntityResult<T> {
   const store = useEntityStore('useEntity');
-  const k = keyString(normalizeKey(key));
+  const current = normalizeKey(key);
+  const k = keyString(current);
   // One key object per key string, so a new params literal on every render changes nothing.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the key is identified by k
-  const normalized = useMemo(() => normalizeKey(key), [k]);
+  const normalized = useMemo(() => current, [k]);
   const subscribe = useCallback((onChange: () => void) => store.subscribe(normalized, onChange), [store, normalized]);
   const getSnapshot = useCallback(() => store.get(k), [store, k]);
   const result = useSyncExternalStore(subscribe, getSnapshot, serverSnapshot);
